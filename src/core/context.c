@@ -1,0 +1,137 @@
+/*
+ * context.c — the step context: bump arena, flags, sticky error, tape storage.
+ *
+ * The arena is a list of chunks. Allocation bumps within the current chunk and
+ * mallocs a new chunk (at least double the last) when it runs out. On reset,
+ * if more than one chunk was used, all are freed and replaced by one chunk of
+ * their total size, so from then on a step of the same shape never mallocs.
+ */
+#include "ctx_internal.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GM_ALIGN 64
+
+static gm_chunk *chunk_new(size_t bytes) {
+    gm_chunk *c = NULL;
+    if (posix_memalign((void **)&c, GM_ALIGN, sizeof(gm_chunk) + bytes + GM_ALIGN) != 0) return NULL;
+    c->next = NULL;
+    c->size = bytes;
+    c->used = 0;
+    return c;
+}
+
+gm_ctx *gm_ctx_new(size_t initial_bytes) {
+    gm_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) { gm_error(GM_ERR_NOMEM, "gm_ctx_new: out of memory"); return NULL; }
+    if (initial_bytes == 0) initial_bytes = (size_t)16 << 20;
+    ctx->head = ctx->cur = chunk_new(initial_bytes);
+    if (!ctx->head) { free(ctx); gm_error(GM_ERR_NOMEM, "gm_ctx_new: cannot reserve %zu bytes", initial_bytes); return NULL; }
+    ctx->n_mallocs = 1;
+    ctx->grad_enabled = 1;
+    ctx->training = 1;
+    ctx->tape_cap = 1024;
+    ctx->tape = malloc(sizeof(gm_node *) * (size_t)ctx->tape_cap);
+    if (!ctx->tape) { free(ctx->head); free(ctx); gm_error(GM_ERR_NOMEM, "gm_ctx_new: out of memory"); return NULL; }
+    return ctx;
+}
+
+void gm_ctx_free(gm_ctx *ctx) {
+    if (!ctx) return;
+    gm_chunk *c = ctx->head;
+    while (c) { gm_chunk *n = c->next; free(c); c = n; }
+    free(ctx->tape);
+    free(ctx);
+}
+
+void gm_ctx_reset(gm_ctx *ctx) {
+    if (ctx->head->next) {
+        size_t total = 0;
+        for (gm_chunk *c = ctx->head; c; c = c->next) total += c->size;
+        gm_chunk *big = chunk_new(total);
+        if (big) {
+            gm_chunk *c = ctx->head;
+            while (c) { gm_chunk *n = c->next; free(c); c = n; }
+            ctx->head = big;
+            ctx->n_mallocs++;
+        } else {
+            /* keep the chunk list; still usable, just not coalesced */
+            for (gm_chunk *c = ctx->head; c; c = c->next) c->used = 0;
+        }
+    }
+    ctx->head->used = 0;
+    ctx->cur = ctx->head;
+    ctx->tape_len = 0;
+    ctx->status = GM_OK;
+    ctx->msg[0] = '\0';
+    ctx->first_nonfinite[0] = '\0';
+}
+
+static void *bump(gm_chunk *c, size_t bytes) {
+    uintptr_t base = (uintptr_t)(c + 1);
+    uintptr_t p = (base + c->used + (GM_ALIGN - 1)) & ~(uintptr_t)(GM_ALIGN - 1);
+    if (p + bytes > base + c->size) return NULL;
+    c->used = (size_t)(p + bytes - base);
+    return (void *)p;
+}
+
+void *gm_arena_alloc(gm_ctx *ctx, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    for (;;) {
+        void *p = bump(ctx->cur, bytes);
+        if (p) return p;
+        if (ctx->cur->next) { ctx->cur = ctx->cur->next; ctx->cur->used = 0; continue; }
+        size_t want = ctx->cur->size * 2;
+        if (want < bytes + GM_ALIGN) want = bytes + GM_ALIGN;
+        gm_chunk *c = chunk_new(want);
+        if (!c) {
+            gm_ctx_fail(ctx, GM_ERR_NOMEM, "arena: cannot allocate %zu bytes", want);
+            return NULL;
+        }
+        ctx->n_mallocs++;
+        ctx->cur->next = c;
+        ctx->cur = c;
+    }
+}
+
+void *gm_arena_calloc(gm_ctx *ctx, size_t bytes) {
+    void *p = gm_arena_alloc(ctx, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+size_t gm_arena_capacity(const gm_ctx *ctx) {
+    size_t total = 0;
+    for (const gm_chunk *c = ctx->head; c; c = c->next) total += c->size;
+    return total;
+}
+
+size_t gm_arena_mallocs(const gm_ctx *ctx) { return ctx->n_mallocs; }
+
+int gm_set_grad_enabled(gm_ctx *ctx, int enabled) {
+    int old = ctx->grad_enabled;
+    ctx->grad_enabled = enabled ? 1 : 0;
+    return old;
+}
+int gm_grad_enabled(const gm_ctx *ctx) { return ctx->grad_enabled; }
+void gm_set_training(gm_ctx *ctx, int training) { ctx->training = training ? 1 : 0; }
+int gm_training(const gm_ctx *ctx) { return ctx->training; }
+void gm_set_backend(gm_ctx *ctx, gm_backend b) { ctx->backend = b; }
+gm_backend gm_get_backend(const gm_ctx *ctx) { return ctx->backend; }
+void gm_set_debug_finite(gm_ctx *ctx, int on) { ctx->debug_finite = on ? 1 : 0; }
+const char *gm_ctx_first_nonfinite(const gm_ctx *ctx) { return ctx->first_nonfinite; }
+gm_status gm_ctx_status(const gm_ctx *ctx) { return ctx->status; }
+const char *gm_ctx_error(const gm_ctx *ctx) { return ctx->msg; }
+
+gm_tensor *gm_ctx_fail(gm_ctx *ctx, gm_status st, const char *fmt, ...) {
+    if (ctx->status != GM_OK) return NULL; /* first error wins */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+    va_end(ap);
+    ctx->status = st;
+    gm_error(st, "%s", ctx->msg);
+    return NULL;
+}

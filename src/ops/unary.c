@@ -1,0 +1,112 @@
+/*
+ * unary.c — elementwise unary ops: forward and backward side by side.
+ *
+ * Each op is a pair of scalar functions: f(x) and f'(x) given (x, y=f(x)),
+ * dispatched by one loop for forward and one for backward. Inputs of any
+ * strides are read through gm_contiguous's copy when not contiguous.
+ */
+#include "core/op_internal.h"
+#include <math.h>
+
+typedef struct { float a; } uparam;
+
+/* forward f(x) */
+static inline float ufwd(gm_op op, float x, uparam p) {
+    switch (op) {
+    case GM_OP_NEG: return -x;
+    case GM_OP_EXP: return expf(x);
+    case GM_OP_LOG: return logf(x);
+    case GM_OP_SQRT: return sqrtf(x);
+    case GM_OP_POW: return powf(x, p.a);
+    case GM_OP_ABS: return fabsf(x);
+    case GM_OP_TANH: return tanhf(x);
+    case GM_OP_SIGMOID: return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+    case GM_OP_LOG_SIGMOID: return fminf(x, 0.0f) - log1pf(expf(-fabsf(x)));
+    case GM_OP_RELU: return x > 0 ? x : 0.0f;
+    case GM_OP_LEAKY_RELU: return x > 0 ? x : p.a * x;
+    case GM_OP_ELU: return x > 0 ? x : p.a * expm1f(x);
+    case GM_OP_SOFTPLUS: return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
+    case GM_OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case GM_OP_SILU: return x / (1.0f + expf(-x));
+    case GM_OP_SCALE: return p.a * x;
+    case GM_OP_ADD_SCALAR: return x + p.a;
+    default: return NAN;
+    }
+}
+
+/* derivative df/dx given x and y = f(x) */
+static inline float ubwd(gm_op op, float x, float y, uparam p) {
+    switch (op) {
+    case GM_OP_NEG: return -1.0f;
+    case GM_OP_EXP: return y;
+    case GM_OP_LOG: return 1.0f / x;
+    case GM_OP_SQRT: return 0.5f / y;
+    case GM_OP_POW: return p.a == 0.0f ? 0.0f : p.a * powf(x, p.a - 1.0f);
+    case GM_OP_ABS: return x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f);
+    case GM_OP_TANH: return 1.0f - y * y;
+    case GM_OP_SIGMOID: return y * (1.0f - y);
+    case GM_OP_LOG_SIGMOID: return 1.0f - expf(y); /* σ(-x) = 1 - σ(x) */
+    case GM_OP_RELU: return x > 0 ? 1.0f : 0.0f;
+    case GM_OP_LEAKY_RELU: return x > 0 ? 1.0f : p.a;
+    case GM_OP_ELU: return x > 0 ? 1.0f : y + p.a;
+    case GM_OP_SOFTPLUS: return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+    case GM_OP_GELU: return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.39894228040143268f * expf(-0.5f * x * x);
+    case GM_OP_SILU: { float s = 1.0f / (1.0f + expf(-x)); return s * (1.0f + x * (1.0f - s)); }
+    case GM_OP_SCALE: return p.a;
+    case GM_OP_ADD_SCALAR: return 1.0f;
+    default: return NAN;
+    }
+}
+
+static void unary_backward(gm_ctx *ctx, gm_node *n) {
+    float *gx = gm_grad_buf(ctx, n->in[0]);
+    if (!gx) return;
+    const gm_tensor *x = n->in[0], *y = n->out;
+    const float *xd = n->saved ? (const float *)n->saved : x->data; /* contiguous copy if x was strided */
+    const float *yd = y->data, *gy = y->grad;
+    uparam p = {n->f[0]};
+    gm_op op = n->op;
+    int64_t N = y->numel;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)
+    for (int64_t i = 0; i < N; i++) gx[i] += gy[i] * ubwd(op, xd[i], yd[i], p);
+}
+
+static gm_tensor *unary(gm_ctx *ctx, gm_op op, gm_tensor *x, float a) {
+    if (!gm_op_begin(ctx, op, 1, x)) return NULL;
+    const float *xd = x->data;
+    float *copy = NULL;
+    if (!gm_is_contiguous(x)) {
+        copy = gm_arena_alloc(ctx, (size_t)x->numel * sizeof(float));
+        if (!copy) return NULL;
+        gm_copy_to(x, copy);
+        xd = copy;
+    }
+    gm_tensor *out = gm_op_out(ctx, x->ndim, x->shape);
+    if (!out) return NULL;
+    uparam p = {a};
+    float *yd = out->data;
+    int64_t N = out->numel;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)
+    for (int64_t i = 0; i < N; i++) yd[i] = ufwd(op, xd[i], p);
+    gm_node *node = gm_op_record(ctx, op, unary_backward, out, 1, x);
+    if (node) { node->f[0] = a; node->saved = copy; }
+    return gm_op_end(ctx, op, out);
+}
+
+gm_tensor *gm_neg(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_NEG, x, 0); }
+gm_tensor *gm_exp(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_EXP, x, 0); }
+gm_tensor *gm_log(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_LOG, x, 0); }
+gm_tensor *gm_sqrt(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_SQRT, x, 0); }
+gm_tensor *gm_pow(gm_ctx *ctx, gm_tensor *x, float p) { return unary(ctx, GM_OP_POW, x, p); }
+gm_tensor *gm_abs(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_ABS, x, 0); }
+gm_tensor *gm_tanh(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_TANH, x, 0); }
+gm_tensor *gm_sigmoid(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_SIGMOID, x, 0); }
+gm_tensor *gm_log_sigmoid(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_LOG_SIGMOID, x, 0); }
+gm_tensor *gm_relu(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_RELU, x, 0); }
+gm_tensor *gm_leaky_relu(gm_ctx *ctx, gm_tensor *x, float slope) { return unary(ctx, GM_OP_LEAKY_RELU, x, slope); }
+gm_tensor *gm_elu(gm_ctx *ctx, gm_tensor *x, float alpha) { return unary(ctx, GM_OP_ELU, x, alpha); }
+gm_tensor *gm_softplus(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_SOFTPLUS, x, 0); }
+gm_tensor *gm_gelu(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_GELU, x, 0); }
+gm_tensor *gm_silu(gm_ctx *ctx, gm_tensor *x) { return unary(ctx, GM_OP_SILU, x, 0); }
+gm_tensor *gm_scale(gm_ctx *ctx, gm_tensor *x, float a) { return unary(ctx, GM_OP_SCALE, x, a); }
+gm_tensor *gm_add_scalar(gm_ctx *ctx, gm_tensor *x, float c) { return unary(ctx, GM_OP_ADD_SCALAR, x, c); }
