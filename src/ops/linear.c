@@ -158,7 +158,6 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     if (bias) {
         const float *bd = bias->data;
         float *yd = y->data;
-#pragma omp parallel for schedule(static) num_threads(gm_par_threads(rows * outf)) if (rows * outf > 32768)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t j = 0; j < outf; j++) yd[r * outf + j] += bd[j];
     }

@@ -7,11 +7,12 @@
  */
 #include "core/op_internal.h"
 #include <math.h>
+#include "kernels/vmath.h"
 
 typedef struct { float a; } uparam;
 
 /* forward f(x) */
-static inline float ufwd(gm_op op, float x, uparam p) {
+static inline __attribute__((always_inline)) float ufwd(gm_op op, float x, uparam p) {
     switch (op) {
     case GM_OP_NEG: return -x;
     case GM_OP_EXP: return expf(x);
@@ -35,7 +36,7 @@ static inline float ufwd(gm_op op, float x, uparam p) {
 }
 
 /* derivative df/dx given x and y = f(x) */
-static inline float ubwd(gm_op op, float x, float y, uparam p) {
+static inline __attribute__((always_inline)) float ubwd(gm_op op, float x, float y, uparam p) {
     switch (op) {
     case GM_OP_NEG: return -1.0f;
     case GM_OP_EXP: return y;
@@ -58,17 +59,33 @@ static inline float ubwd(gm_op op, float x, float y, uparam p) {
     }
 }
 
+/* Every op of this file: loops are generated per op (the switch on the op
+ * outside the element loop) so that the compiler vectorises each of them. */
+#define UNARY_OPS(X) X(GM_OP_NEG) X(GM_OP_EXP) X(GM_OP_LOG) X(GM_OP_SQRT) X(GM_OP_POW) X(GM_OP_ABS) \
+    X(GM_OP_TANH) X(GM_OP_SIGMOID) X(GM_OP_LOG_SIGMOID) X(GM_OP_RELU) X(GM_OP_LEAKY_RELU) X(GM_OP_ELU) \
+    X(GM_OP_SOFTPLUS) X(GM_OP_GELU) X(GM_OP_SILU) X(GM_OP_SCALE) X(GM_OP_ADD_SCALAR)
+#define UNARY_PAR _Pragma("omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)")
+
 static void unary_backward(gm_ctx *ctx, gm_node *n) {
-    float *gx = gm_grad_buf(ctx, n->in[0]);
+    gm_tensor *x = n->in[0];
+    if (!x->requires_grad) return;
+    /* a gradient buffer not allocated yet is written (=), not zero-filled then accumulated (+=) */
+    int fresh = x->grad == NULL;
+    float *gx = fresh ? gm_arena_alloc(ctx, (size_t)x->numel * sizeof(float)) : x->grad;
     if (!gx) return;
-    const gm_tensor *x = n->in[0], *y = n->out;
+    x->grad = gx;
+    const gm_tensor *y = n->out;
     const float *xd = n->saved ? (const float *)n->saved : x->data; /* contiguous copy if x was strided */
     const float *yd = y->data, *gy = y->grad;
     uparam p = {n->f[0]};
     gm_op op = n->op;
     int64_t N = y->numel;
-#pragma omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)
-    for (int64_t i = 0; i < N; i++) gx[i] += gy[i] * ubwd(op, xd[i], yd[i], p);
+#define BWD_CASE(OPC) case OPC: \
+        if (fresh) { UNARY_PAR for (int64_t i = 0; i < N; i++) gx[i] = gy[i] * ubwd(OPC, xd[i], yd[i], p); } \
+        else { UNARY_PAR for (int64_t i = 0; i < N; i++) gx[i] += gy[i] * ubwd(OPC, xd[i], yd[i], p); } \
+        break;
+    switch (op) { UNARY_OPS(BWD_CASE) default: break; }
+#undef BWD_CASE
 }
 
 static gm_tensor *unary(gm_ctx *ctx, gm_op op, gm_tensor *x, float a) {
@@ -86,8 +103,21 @@ static gm_tensor *unary(gm_ctx *ctx, gm_op op, gm_tensor *x, float a) {
     uparam p = {a};
     float *yd = out->data;
     int64_t N = out->numel;
+    if (gm_get_backend(ctx) == GM_BACKEND_FAST && (op == GM_OP_EXP || op == GM_OP_TANH || op == GM_OP_SIGMOID)) {
+        /* vectorised kernels (kernels/vmath.h) over blocks of 4096 split across threads */
+        int64_t nb = (N + 4095) / 4096;
 #pragma omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)
-    for (int64_t i = 0; i < N; i++) yd[i] = ufwd(op, xd[i], p);
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t lo = b * 4096, len = N - lo < 4096 ? N - lo : 4096;
+            if (op == GM_OP_EXP) gm_vexp(xd + lo, yd + lo, len);
+            else if (op == GM_OP_TANH) gm_vtanh(xd + lo, yd + lo, len);
+            else gm_vsigmoid(xd + lo, yd + lo, len);
+        }
+    } else {
+#define FWD_CASE(OPC) case OPC: { UNARY_PAR for (int64_t i = 0; i < N; i++) yd[i] = ufwd(OPC, xd[i], p); } break;
+        switch (op) { UNARY_OPS(FWD_CASE) default: break; }
+#undef FWD_CASE
+    }
     gm_node *node = gm_op_record(ctx, op, unary_backward, out, 1, x);
     if (node) { node->f[0] = a; node->saved = copy; }
     return gm_op_end(ctx, op, out);

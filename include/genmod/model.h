@@ -1,0 +1,106 @@
+/*
+ * genmod/model.h — the model interface and registry.
+ *
+ * A model is a small vtable (gm_model_def) plus an instance (gm_model) holding
+ * its flat parameters, its resolved configuration and its data geometry. The
+ * trainer, `genmod eval` and `genmod sample` only talk to this interface; a
+ * model file never parses command-line flags: it declares its
+ * hyper-parameters (gm_hparam) and reads them from a gm_config.
+ */
+#ifndef GENMOD_MODEL_H
+#define GENMOD_MODEL_H
+
+#include "genmod/params.h"
+#include "genmod/rng.h"
+#include "genmod/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- configuration: string key/values, typed on read ---- */
+#define GM_CONFIG_MAX 48
+typedef struct gm_config {
+    int n;
+    struct { char key[40]; char val[216]; } kv[GM_CONFIG_MAX];
+} gm_config;
+
+/* Sets (or replaces) key=val. Returns GM_ERR_ARG if full or too long. */
+gm_status gm_config_set(gm_config *c, const char *key, const char *val);
+/* Value of key or NULL. */
+const char *gm_config_get(const gm_config *c, const char *key);
+/* Typed reads with a default when absent (values are validated when set by gm_hparams_apply). */
+int64_t gm_config_int(const gm_config *c, const char *key, int64_t def);
+double gm_config_float(const gm_config *c, const char *key, double def);
+/* Writes {"k":"v",...} (all values as JSON strings) into buf; returns GM_ERR_ARG if it does not fit. */
+gm_status gm_config_to_json(const gm_config *c, char *buf, size_t n);
+
+/* A hyper-parameter a model (or the trainer) accepts: --name VALUE. */
+typedef struct gm_hparam {
+    const char *name;
+    char type;          /* 'i' integer, 'f' float, 's' string */
+    const char *def;    /* default value as text */
+    double lo, hi;      /* inclusive range for 'i'/'f' */
+    const char *help;
+} gm_hparam;
+
+/* Validates `val` against spec (numeric, in range) and stores it. Returns
+ * GM_ERR_ARG with "--name: ..." on a bad value. */
+gm_status gm_hparam_set(gm_config *c, const gm_hparam *spec, const char *val);
+/* Fills every spec's default into c where c has no value yet. */
+gm_status gm_hparams_defaults(gm_config *c, const gm_hparam *specs, int n);
+
+/* ---- models ---- */
+typedef struct gm_model gm_model;
+
+typedef enum gm_logp_kind { GM_LOGP_EXACT = 0, GM_LOGP_BOUND = 1, GM_LOGP_ESTIMATE = 2 } gm_logp_kind;
+
+typedef struct gm_model_def {
+    const char *name;
+    const char *summary;
+    const gm_hparam *hparams;
+    int n_hparams;
+    gm_logp_kind logp_kind;
+    int binary_data;    /* 1: x must be in {0,1} */
+    /* Declares parameters in m->params (the caller finalizes them) and sets up m->impl. */
+    gm_status (*declare)(gm_model *m);
+    /* Initialises parameter values (after finalize). */
+    gm_status (*init)(gm_model *m, gm_rng *rng);
+    /* Training loss for a batch x (B, D): mean negative log-likelihood (or
+     * negative bound) per example, a scalar tensor on ctx's tape. */
+    gm_tensor *(*loss)(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng);
+    /* log p(x) per example (B values, double) without gradients. */
+    gm_status (*log_prob)(gm_model *m, gm_ctx *ctx, const float *x, int64_t B, double *out);
+    /* Draws n samples into out (n, D). */
+    gm_status (*sample)(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, float *out);
+    void (*destroy)(gm_model *m);
+} gm_model_def;
+
+struct gm_model {
+    const gm_model_def *def;
+    gm_params params;
+    gm_config config;
+    int64_t dim;            /* D */
+    int c, h, w;            /* image geometry (0 if not an image) */
+    void *impl;             /* model-private state */
+};
+
+/* Registry. */
+const gm_model_def *gm_model_find(const char *name);
+int gm_model_count(void);
+const gm_model_def *gm_model_at(int i);
+
+/* Creates a model: applies defaults to `config`, declares, finalizes and (if
+ * rng) initialises parameters. dim/c/h/w describe the data. */
+gm_status gm_model_create(const gm_model_def *def, const gm_config *config, int64_t dim, int c, int h, int w,
+                          gm_rng *rng, gm_model **out);
+void gm_model_free(gm_model *m);
+
+/* Checks a batch against the model's data requirements (binary values).
+ * Returns GM_ERR_ARG naming the row/column of the first bad value. */
+gm_status gm_model_check_data(const gm_model *m, const float *x, int64_t B, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
