@@ -82,6 +82,7 @@ static void test_names_and_sampling(void) {
             double want = 16.0 / (1.414 * 1.414) + 2 * 0.25 / (1.414 * 1.414);
             CHECK_CLOSE(r2sum / n, want, 0.05, 0, "8gaussians E|x|^2 (se 0.01)");
             CHECK_CLOSE(mx / n, 0, 0.05, 0, "8gaussians mean x");
+            CHECK_CLOSE(my / n, 0, 0.05, 0, "8gaussians mean y");
         }
         if (k == GM_TOY_RINGS) CHECK_CLOSE(r2sum / n, (9 + 5.0625 + 2.25 + 0.5625) / 4 + 2 * 0.0064, 0.12, 0, "rings E|x|^2 (5 se)");
         if (k == GM_TOY_CHECKERBOARD) CHECK_CLOSE(r2sum / n, 2 * 16.0 / 3.0, 0.25, 0, "checkerboard E|x|^2, 5 se (marginals uniform on [-4,4])");

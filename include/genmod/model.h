@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* ---- configuration: string key/values, typed on read ---- */
-#define GM_CONFIG_MAX 48
+#define GM_CONFIG_MAX 64
 typedef struct gm_config {
     int n;
     struct { char key[40]; char val[216]; } kv[GM_CONFIG_MAX];
@@ -74,6 +74,9 @@ typedef struct gm_model_def {
     /* Draws n samples into out (n, D). */
     gm_status (*sample)(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, float *out);
     void (*destroy)(gm_model *m);
+    /* Optional (may be NULL): data-dependent initialisation from the first n
+     * training rows x (n, D), called once after init on a fresh model. */
+    gm_status (*init_data)(gm_model *m, const float *x, int64_t n, gm_rng *rng);
 } gm_model_def;
 
 struct gm_model {
@@ -99,6 +102,23 @@ void gm_model_free(gm_model *m);
 /* Checks a batch against the model's data requirements (binary values).
  * Returns GM_ERR_ARG naming the row/column of the first bad value. */
 gm_status gm_model_check_data(const gm_model *m, const float *x, int64_t B, const char *what);
+
+/* ---- checkpoints ----
+ * Writes the model's parameters as a safetensors file (tensor names = the
+ * parameter names) whose __metadata__ holds: "format":"genmod-checkpoint",
+ * "format_version":"1", "genmod_version", "model_type" (def->name),
+ * "config" (the resolved config as a JSON object string), "dim", "c", "h", "w",
+ * plus every key/value of `extra` (may be NULL; e.g. step, epoch, valid_nll).
+ * Atomic: temp file in the same directory, fsync, rename. */
+gm_status gm_model_save(const gm_model *m, const char *path, const gm_config *extra);
+
+/* Loads a checkpoint written by gm_model_save: validates the metadata, finds
+ * the model type in the registry, creates the model from the stored config and
+ * geometry and reads every parameter with an exact shape check. Errors name the
+ * file and the problem (not a genmod checkpoint, unknown model type, missing or
+ * mis-shaped tensor...). On success *out owns a new model. If `extra` is
+ * non-NULL, the metadata keys not used above are copied into it. */
+gm_status gm_model_load(const char *path, gm_model **out, gm_config *extra);
 
 #ifdef __cplusplus
 }

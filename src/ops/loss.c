@@ -23,9 +23,11 @@
 
 #define HALF_LOG_2PI 0.91893853320467274178f
 
+#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
 static int nthreads(const gm_ctx *ctx, int64_t work) {
     return gm_get_backend(ctx) == GM_BACKEND_REF ? 1 : gm_par_threads(work);
 }
+#endif
 
 static inline float sigmoidf_(float x) {
     return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));

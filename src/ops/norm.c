@@ -14,9 +14,11 @@
 #include <math.h>
 
 /* Threads for a loop of `work` elementary operations on this context's backend. */
+#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
 static int nthreads(const gm_ctx *ctx, int64_t work) {
     return gm_get_backend(ctx) == GM_BACKEND_REF ? 1 : gm_par_threads(work);
 }
+#endif
 
 /* ==== dropout ==== */
 

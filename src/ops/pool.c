@@ -20,10 +20,12 @@ typedef struct pool_geom {
     int64_t planes, H, W, Ho, Wo, k, s, p;
 } pool_geom;
 
+#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
 static int pool_threads(gm_ctx *ctx, const pool_geom *g) {
     int64_t work = g->planes * g->Ho * g->Wo * g->k * g->k;
     return gm_get_backend(ctx) == GM_BACKEND_REF || work <= PAR_MIN ? 1 : gm_par_threads(work);
 }
+#endif
 
 /* Validates x (B,C,H,W), k, stride, pad; fills g. Returns 0 (sticky error) if bad. */
 static int pool_setup(gm_ctx *ctx, const char *op, const gm_tensor *x, int k, int stride, int pad, pool_geom *g) {
