@@ -13,9 +13,10 @@ seed json; printf '{"a": [1, -2.5e3, true, null, "x\\u00e9"], "b": {"c": {}}}' >
 seed safetensors; cp "$SRC"/tests/golden/*.safetensors "$B/corpus/safetensors/" 2>/dev/null
 seed trainstate
 seed png
-seed amat; printf '0 1 0 1\n1 1 0 0\n' >"$B/corpus/amat/seed.amat"
-seed csv; printf 'a,b,c\n1,2.5,-3e2\n4,5,6\n' >"$B/corpus/csv/seed.csv"
-seed idx; printf '\x00\x00\x08\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x10\x20\x30' >"$B/corpus/idx/seed"
+# amat/csv/idx harnesses use the first byte as an option selector (see fuzz_*.c): seeds start with one
+seed amat; printf '\x00''0 1 0 1\n1 1 0 0\n' >"$B/corpus/amat/seed.amat"
+seed csv; printf '\x01''a,b,c\n1,2.5,-3e2\n4,5,6\n' >"$B/corpus/csv/seed.csv"   # auto header, no label
+seed idx; printf '\x00''\x00\x00\x08\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x10\x20\x30' >"$B/corpus/idx/seed"
 seed npy
 fails=0
 for f in "$B"/fuzz_*; do

@@ -26,7 +26,7 @@ typedef struct gm_rng {
 
 /* Well-known stream ids (any uint64 works). */
 enum { GM_STREAM_INIT = 1, GM_STREAM_DATA = 2, GM_STREAM_DROPOUT = 3, GM_STREAM_SAMPLE = 4,
-       GM_STREAM_NOISE = 5 };
+       GM_STREAM_NOISE = 5, GM_STREAM_INIT_DATA = 6 };
 
 void gm_rng_seed(gm_rng *r, uint64_t seed, uint64_t stream);
 uint64_t gm_rng_u64(gm_rng *r);

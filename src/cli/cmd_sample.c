@@ -36,7 +36,7 @@ int cmd_sample(int argc, char **argv) {
     float *x = malloc((size_t)(n * m->dim) * sizeof(float)); // (n, D)
     gm_ctx *ctx = gm_ctx_new(0);
     gm_rng rng;
-    gm_rng_seed(&rng, (uint64_t)gm_config_int(&a.cfg, "seed", 1), 3);
+    gm_rng_seed(&rng, (uint64_t)gm_config_int(&a.cfg, "seed", 1), GM_STREAM_SAMPLE);
     if (!m->def->sample) rc = cli_fail("sample", "model '%s' cannot sample", m->def->name);
     else if (!x || !ctx) rc = cli_fail("sample", "out of memory for %lld samples", (long long)n);
     else if (m->def->sample(m, ctx, &rng, n, x) != GM_OK) rc = cli_fail_lib("sample");

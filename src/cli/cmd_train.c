@@ -198,7 +198,7 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
         float *x = malloc((size_t)(ns * best->dim) * sizeof(float)); // (ns, D)
         gm_ctx *ctx = gm_ctx_new(0);
         gm_rng rng;
-        gm_rng_seed(&rng, (uint64_t)gm_config_int(cfg, "seed", 1), 3);
+        gm_rng_seed(&rng, (uint64_t)gm_config_int(cfg, "seed", 1), GM_STREAM_SAMPLE);
         if (!x || !ctx) rc = cli_fail("train", "out of memory for %lld samples", (long long)ns);
         else if (best->def->sample(best, ctx, &rng, ns, x) != GM_OK) rc = cli_fail_lib("train");
         else {
@@ -247,7 +247,7 @@ int cmd_train(int argc, char **argv) {
     int dynamic = 0;
     gm_model *m = NULL;
     gm_rng rng;
-    gm_rng_seed(&rng, (uint64_t)gm_config_int(&cfg, "seed", 1), 0);
+    gm_rng_seed(&rng, (uint64_t)gm_config_int(&cfg, "seed", 1), GM_STREAM_INIT);
     if (gm_prepare_data(def, &cfg, &tr, &dynamic) != GM_OK || (has_va && gm_prepare_data(def, &cfg, &va, NULL) != GM_OK) ||
         (has_te && gm_prepare_data(def, &cfg, &te, NULL) != GM_OK))
         rc = cli_fail_lib("train");
@@ -259,7 +259,7 @@ int cmd_train(int argc, char **argv) {
     if (!rc && !dynamic && gm_model_check_data(m, tr.x, tr.n, tr.name) != GM_OK) rc = cli_fail_lib("train");
     if (!rc && !resume && gm_config_int(&cfg, "init-data", 1) && def->init_data) {
         gm_rng r2;
-        gm_rng_seed(&r2, (uint64_t)gm_config_int(&cfg, "seed", 1), 1);
+        gm_rng_seed(&r2, (uint64_t)gm_config_int(&cfg, "seed", 1), GM_STREAM_INIT_DATA);
         if (def->init_data(m, tr.x, tr.n, &r2) != GM_OK) rc = cli_fail_lib("train");
     }
     if (!rc) {

@@ -47,7 +47,7 @@ gm_status gm_trainer_alloc(gm_trainer *t) {
                                            (long long)t->o.batch, (long long)m->dim);
     gm_set_training(t->ctx, 1);
     gm_set_debug_finite(t->ctx, t->io->debug_finite);
-    gm_rng_seed(&t->rng_model, t->o.seed, 7);
+    gm_rng_seed(&t->rng_model, t->o.seed, GM_STREAM_DROPOUT); /* dropout / noise inside the loss */
     return GM_OK;
 }
 
