@@ -30,7 +30,7 @@ static int mkdirs(const char *path) { /* mkdir -p of the directory part of path 
 }
 
 static int run_downloader(const char *url, const char *out) {
-    char *curl[] = {"curl", "-fsSL", "--retry", "2", "--connect-timeout", "20", "-o", (char *)out, (char *)url, NULL};
+    char *curl[] = {"curl", "-fsL", "--retry", "2", "--connect-timeout", "20", "-o", (char *)out, (char *)url, NULL};
     char *wget[] = {"wget", "-q", "-T", "20", "-O", (char *)out, (char *)url, NULL};
     char **cmds[] = {curl, wget};
     for (int i = 0; i < 2; i++) {
@@ -64,9 +64,14 @@ static int fetch(const char *name) {
         fprintf(stderr, "downloading %s\n", files[i].url);
         if (run_downloader(files[i].url, tmp)) {
             remove(tmp);
-            cli_fail("data", "could not download %s (offline, or curl/wget missing); put that file at %s", files[i].url, target);
-            failed = 1;
-            continue;
+            char list[1024] = "";
+            for (int j = i; j < n; j++) {
+                const char *base = strrchr(files[j].relpath, '/');
+                strncat(list, j > i ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, base ? base + 1 : files[j].relpath, sizeof list - strlen(list) - 1);
+            }
+            return cli_fail("data", "could not download %s (offline, or no curl/wget); put %s into %s/%.*s/ by hand (see docs/DATA.md)",
+                            files[i].url, list, dir, (int)strcspn(files[i].relpath, "/"), files[i].relpath);
         }
         if (gm_verify_sha256(tmp, files[i].sha256) != GM_OK) {
             remove(tmp);

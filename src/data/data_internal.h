@@ -23,6 +23,16 @@ gm_status gm_data_load_file(const char *path, size_t max_bytes, uint8_t **buf, s
 gm_status gm_data_unpack_mem(const void *buf, size_t len, const char *name, size_t max_bytes, const uint8_t **out,
                              size_t *outlen, int *owned);
 
+/* A dataset parser: bytes (already gunzipped) in, dataset out. */
+typedef gm_status (*gm_data_parser)(const uint8_t *p, size_t len, const char *name, const gm_read_opts *opts,
+                                    gm_dataset *out);
+/* The two entry points every dataset reader shares: load (or unpack) the
+ * bytes with the size cap, run `parse`, free. *out is zeroed first. */
+gm_status gm_data_read_file_with(gm_data_parser parse, const char *path, size_t max_bytes, const gm_read_opts *opts,
+                                 gm_dataset *out);
+gm_status gm_data_read_mem_with(gm_data_parser parse, const void *buf, size_t len, const char *name, size_t max_bytes,
+                                const gm_read_opts *opts, gm_dataset *out);
+
 /* Base name of a path (pointer into it). */
 const char *gm_data_basename(const char *path);
 

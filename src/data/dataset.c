@@ -240,3 +240,28 @@ gm_status gm_data_unpack_mem(const void *buf, size_t len, const char *name, size
     *owned = 1;
     return GM_OK;
 }
+
+gm_status gm_data_read_file_with(gm_data_parser parse, const char *path, size_t max_bytes, const gm_read_opts *opts,
+                                 gm_dataset *out) {
+    uint8_t *p;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    gm_status st = gm_data_load_file(path, max_bytes, &p, &n);
+    if (st != GM_OK) return st;
+    st = parse(p, n, gm_data_basename(path), opts, out);
+    free(p);
+    return st;
+}
+
+gm_status gm_data_read_mem_with(gm_data_parser parse, const void *buf, size_t len, const char *name, size_t max_bytes,
+                                const gm_read_opts *opts, gm_dataset *out) {
+    const uint8_t *p;
+    size_t n;
+    int owned;
+    memset(out, 0, sizeof *out);
+    gm_status st = gm_data_unpack_mem(buf, len, name, max_bytes, &p, &n, &owned);
+    if (st != GM_OK) return st;
+    st = parse(p, n, name, opts, out);
+    if (owned) free((void *)p);
+    return st;
+}

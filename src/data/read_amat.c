@@ -110,24 +110,9 @@ gm_status gm_data_parse_amat(const uint8_t *p, size_t len, const char *name, con
 }
 
 gm_status gm_read_amat_mem(const void *buf, size_t len, const char *name, const gm_read_opts *opts, gm_dataset *out) {
-    const uint8_t *p;
-    size_t n;
-    int owned;
-    memset(out, 0, sizeof *out);
-    gm_status st = gm_data_unpack_mem(buf, len, name, gm_data_max_bytes(opts), &p, &n, &owned);
-    if (st != GM_OK) return st;
-    st = gm_data_parse_amat(p, n, name, opts, out);
-    if (owned) free((void *)p);
-    return st;
+    return gm_data_read_mem_with(gm_data_parse_amat, buf, len, name, gm_data_max_bytes(opts), opts, out);
 }
 
 gm_status gm_read_amat(const char *path, const gm_read_opts *opts, gm_dataset *out) {
-    uint8_t *p;
-    size_t n;
-    memset(out, 0, sizeof *out);
-    gm_status st = gm_data_load_file(path, gm_data_max_bytes(opts), &p, &n);
-    if (st != GM_OK) return st;
-    st = gm_data_parse_amat(p, n, gm_data_basename(path), opts, out);
-    free(p);
-    return st;
+    return gm_data_read_file_with(gm_data_parse_amat, path, gm_data_max_bytes(opts), opts, out);
 }

@@ -113,15 +113,7 @@ gm_status gm_data_parse_idx_labels(const uint8_t *p, size_t len, const char *nam
 
 gm_status gm_read_idx_images_mem(const void *buf, size_t len, const char *name, const gm_read_opts *opts,
                                  gm_dataset *out) {
-    const uint8_t *p;
-    size_t n;
-    int owned;
-    memset(out, 0, sizeof *out);
-    gm_status st = gm_data_unpack_mem(buf, len, name, idx_cap(opts), &p, &n, &owned);
-    if (st != GM_OK) return st;
-    st = gm_data_parse_idx_images(p, n, name, opts, out);
-    if (owned) free((void *)p);
-    return st;
+    return gm_data_read_mem_with(gm_data_parse_idx_images, buf, len, name, idx_cap(opts), opts, out);
 }
 
 gm_status gm_read_idx_labels_mem(const void *buf, size_t len, const char *name, int64_t **labels, int64_t *n) {
@@ -138,14 +130,7 @@ gm_status gm_read_idx_labels_mem(const void *buf, size_t len, const char *name, 
 }
 
 gm_status gm_read_idx_images(const char *path, const gm_read_opts *opts, gm_dataset *out) {
-    uint8_t *p;
-    size_t n;
-    memset(out, 0, sizeof *out);
-    gm_status st = gm_data_load_file(path, idx_cap(opts), &p, &n);
-    if (st != GM_OK) return st;
-    st = gm_data_parse_idx_images(p, n, gm_data_basename(path), opts, out);
-    free(p);
-    return st;
+    return gm_data_read_file_with(gm_data_parse_idx_images, path, idx_cap(opts), opts, out);
 }
 
 gm_status gm_read_idx_labels(const char *path, int64_t **labels, int64_t *n) {

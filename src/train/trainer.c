@@ -185,6 +185,12 @@ static gm_status train_step(gm_trainer *t, int64_t n) {
     return GM_OK;
 }
 
+/* A number for JSON: non-finite values (no validation data yet) become null. */
+static void json_num(char *buf, size_t cap, double v) {
+    if (isfinite(v)) snprintf(buf, cap, "%.6f", v);
+    else snprintf(buf, cap, "null");
+}
+
 /* End of an epoch: validate, checkpoint, early-stopping bookkeeping. */
 static gm_status end_epoch(gm_trainer *t, int *stop) {
     gm_model *m = t->m;
@@ -219,9 +225,13 @@ static gm_status end_epoch(gm_trainer *t, int *stop) {
     t->have_ckpt = 1;
     double tl = t->epoch_loss_n ? t->epoch_loss_sum / (double)t->epoch_loss_n : NAN;
     double secs = now_s() - t->t_epoch;
-    gm_metrics_printf(t, "{\"kind\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.6f,\"valid_nll\":%.6f,"
-                         "\"valid_nll_stderr\":%.6f,\"best_valid_nll\":%.6f,\"best_epoch\":%lld,\"lr\":%.6g,\"seconds\":%.3f}",
-                      (long long)epoch, (long long)t->step, tl, vnll, vse, t->best, (long long)t->best_epoch, t->lr, secs);
+    char jv[32], jse[32], jbest[32];
+    json_num(jv, sizeof jv, vnll);
+    json_num(jse, sizeof jse, t->valid ? vse : NAN);
+    json_num(jbest, sizeof jbest, t->best);
+    gm_metrics_printf(t, "{\"kind\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.6f,\"valid_nll\":%s,"
+                         "\"valid_nll_stderr\":%s,\"best_valid_nll\":%s,\"best_epoch\":%lld,\"lr\":%.6g,\"seconds\":%.3f}",
+                      (long long)epoch, (long long)t->step, tl, jv, jse, jbest, (long long)t->best_epoch, t->lr, secs);
     if (t->io->log) {
         if (t->io->tty) fputc('\n', t->io->log);
         fprintf(t->io->log, "epoch %lld done: train loss %.4f, valid NLL %.4f ± %.4f nats%s (%.1fs)\n", (long long)epoch,
@@ -242,6 +252,7 @@ static gm_status end_epoch(gm_trainer *t, int *stop) {
 gm_status gm_train(gm_model *m, const gm_dataset *train, const gm_dataset *valid, const gm_train_io *io,
                    gm_train_result *res) {
     if (!m || !train || !io || !io->run_dir) return gm_error(GM_ERR_ARG, "train: missing model, data or run directory");
+    if (train->n < 1) return gm_error(GM_ERR_ARG, "%s: no training rows", train->name);
     if (train->d != m->dim)
         return gm_error(GM_ERR_SHAPE, "%s: rows have %lld values but the model expects %lld", train->name,
                         (long long)train->d, (long long)m->dim);
