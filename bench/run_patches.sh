@@ -22,7 +22,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/genmod-patches.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cp -r "$ROOT/CMakeLists.txt" "$ROOT/include" "$ROOT/src" "$ROOT/tests" "$ROOT/bench" "$WORK/"
 [[ -d $ROOT/fuzz ]] && cp -r "$ROOT/fuzz" "$WORK/"
-for p in "$ROOT"/bench/patches/*.patch; do
+shopt -s nullglob
+patches=("$ROOT"/bench/patches/*.patch)
+if [[ ${#patches[@]} -eq 0 ]]; then echo "run_patches.sh: no patches in bench/patches/ to measure" >&2; exit 0; fi
+for p in "${patches[@]}"; do
   echo "== applying $(basename "$p")" >&2
   (cd "$WORK" && patch -s -p1 <"$p")
 done
