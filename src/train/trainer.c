@@ -58,13 +58,22 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* mkdir -p: creates dir and any missing parents. */
 static gm_status make_dir(const char *dir) {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat sb;
-        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return GM_OK;
-        return gm_error(GM_ERR_IO, "%s: exists and is not a directory", dir);
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return gm_error(GM_ERR_ARG, "--run: path too long");
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return gm_error(GM_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+        *p = c;
+        if (!c) break;
     }
-    return gm_error(GM_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return gm_error(GM_ERR_IO, "%s: exists and is not a directory", dir);
+    return GM_OK;
 }
 
 /* Builds optimizer config, schedule and the other numeric options. */
