@@ -83,4 +83,16 @@ GENMOD_THREADS=lots expect_fail "GENMOD_THREADS" "$G" eval "$CK" --dataset "$T/t
 expect_fail "--out: .*\.png.*csv|not images" "$G" sample "$CK" --out "$T/s.png"
 [ -e "$T/s.png" ] && fail "partial PNG written" || pass "no partial PNG"
 expect_fail "missing argument" "$G" eval
+expect_fail "unexpected argument \"extra\"" "$G" eval -- "$CK" extra
+
+# --- flags that do not apply are errors, not silently ignored
+expect_fail "--train-split: only for a named dataset" "$G" train --dataset "$T/train.amat" --train-split 'train[0:10]' --run "$T/r4" --quiet
+expect_fail "--valid-data: only for a file dataset" "$G" train --dataset two-moons --valid-data "$T/test.amat" --run "$T/r4" --quiet
+expect_fail "--split: .*test.amat is a file" "$G" eval "$CK" --dataset "$T/test.amat" --split valid
+# the checkpoint was trained on a file without --valid-data: eval must not fall back to the training file
+expect_fail "trained on file .*train.amat without --valid-data" "$G" eval "$CK" --split valid
+# bad validation data fails before training starts (no run directory)
+printf '0 0.5 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n' >"$T/grey16.amat"
+expect_fail "grey16.amat.*binary" "$G" train --dataset "$T/train.amat" --valid-data "$T/grey16.amat" --binarize none --run "$T/r5" --quiet
+[ -e "$T/r5" ] && fail "run directory created before the validation data were checked" || pass "no run directory"
 finish

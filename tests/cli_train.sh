@@ -27,6 +27,11 @@ expect_ok "$GENMOD" eval "$T/a/best.safetensors" --dataset "$T/test.amat" --per-
 got=$(sed -E 's/.*NLL ([0-9.]+).*/\1/' "$T/out")
 [ "$want" = "$got" ] && pass "eval NLL $got == train's" || fail "eval NLL $got != train's $want"
 [ "$(wc -l <"$T/pe.txt")" -eq 200 ] && pass "per-example rows" || fail "per-example rows $(wc -l <"$T/pe.txt")"
+# without --dataset, a checkpoint trained on files is evaluated on its --test-data file, not the training file
+expect_ok "$GENMOD" eval "$T/a/best.safetensors"
+grep -q "^test.amat NLL $want " "$T/out" && pass "eval defaults to the run's test file" || fail "eval default: $(cat "$T/out")"
+expect_ok "$GENMOD" eval "$T/a/best.safetensors" --split valid
+grep -q "^valid.amat NLL" "$T/out" && pass "eval --split valid uses --valid-data" || fail "eval --split valid: $(cat "$T/out")"
 awk -v g="$got" '{ s -= $1 } END { d = s / NR - g; exit !(d < 1e-3 && d > -1e-3) }' "$T/pe.txt" &&
     pass "per-example mean matches" || fail "per-example mean differs from $got"
 
@@ -45,12 +50,37 @@ expect_ok "$GENMOD" info "$T/a/state.gmts" && grep -q "training state" "$T/out" 
 # 5. --resume == uninterrupted (stop mid-epoch 2 at step 17; 12 steps per epoch)
 expect_ok "$GENMOD" train --model mob --components 4 --epochs 3 --lr 0.05 --run "$T/b" --max-steps 17 "${COMMON[@]}"
 [ -e "$T/b/samples.csv" ] && fail "interrupted run wrote samples" || pass "interrupted run stops before final eval"
+expect_ok "$GENMOD" train --resume --run "$T/b" --max-steps 17
+grep -q "already at step 17" "$T/err" && pass "resume at --max-steps takes no step" || fail "resume at --max-steps: $(cat "$T/err")"
 expect_ok "$GENMOD" train --resume --run "$T/b" --max-steps 0
 cmp -s "$T/a/last.safetensors" "$T/b/last.safetensors" && pass "resumed last checkpoint identical" ||
     fail "resumed run differs from the uninterrupted one"
 cmp -s "$T/a/best.safetensors" "$T/b/best.safetensors" && pass "resumed best checkpoint identical" || fail "best differs"
 expect_fail "--components: cannot change when resuming" "$GENMOD" train --resume --run "$T/b" --components 5
 expect_fail "nonexistent-run-dir/(config.json|state.gmts)" "$GENMOD" train --resume --run "$T/nonexistent-run-dir"
+
+# 5b. resume exactness with EMA, a cosine schedule with warmup, clipping and dynamic binarization,
+# interrupted exactly at an epoch boundary (step 12) and mid-epoch (step 25); metrics agree too
+awk '{ for (i = 1; i <= NF; i++) $i = ($i == 1 ? 0.8 : 0.3); print }' "$T/train.amat" >"$T/grey.amat"
+X=(--model mob --components 4 --epochs 3 --lr 0.05 --ema 0.9 --schedule cosine --warmup 5 --clip 1 --binarize dynamic
+   --dataset "$T/grey.amat" --valid-data "$T/valid.amat" --batch 50 --quiet)
+expect_ok "$GENMOD" train "${X[@]}" --run "$T/x1"
+expect_ok "$GENMOD" train "${X[@]}" --run "$T/x2" --max-steps 12
+expect_ok "$GENMOD" train --resume --run "$T/x2" --max-steps 25 --quiet
+expect_ok "$GENMOD" train --resume --run "$T/x2" --quiet
+cmp -s "$T/x1/last.safetensors" "$T/x2/last.safetensors" && cmp -s "$T/x1/best.safetensors" "$T/x2/best.safetensors" &&
+    pass "EMA/cosine/dynamic resume identical" || fail "EMA/cosine/dynamic resume differs"
+cmp -s <(grep '"kind":"epoch"' "$T/x1/metrics.jsonl" | sed 's/"seconds".*//') \
+    <(grep '"kind":"epoch"' "$T/x2/metrics.jsonl" | sed 's/"seconds".*//') &&
+    pass "resumed epoch metrics identical" || fail "resumed epoch metrics differ"
+
+# 5c. a run that stopped early stays stopped on --resume (e.g. when its final evaluation was interrupted)
+expect_ok "$GENMOD" train --model mob --components 4 --epochs 50 --lr 0.5 --patience 1 --run "$T/es" "${COMMON[@]}"
+n1=$(grep -c '"kind":"epoch"' "$T/es/metrics.jsonl")
+[ "$n1" -lt 50 ] && pass "early stop after $n1 epochs" || fail "no early stop in 50 epochs"
+expect_ok "$GENMOD" train --resume --run "$T/es" --quiet
+n2=$(grep -c '"kind":"epoch"' "$T/es/metrics.jsonl")
+[ "$n1" -eq "$n2" ] && pass "resumed early-stopped run trains no further" || fail "resumed early-stopped run trained $((n2 - n1)) more epochs"
 
 # 6. same seed, same numbers (fresh run again)
 expect_ok "$GENMOD" train --model mob --components 4 --epochs 3 --lr 0.05 --run "$T/c" "${COMMON[@]}"

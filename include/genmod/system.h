@@ -24,7 +24,7 @@ gm_status gm_set_threads(int n);
 int gm_get_threads(void);
 
 /* Writes e.g. "threads 2 | BLAS OpenBLAS 0.3.21 ... (core Zen) |
- * OPENBLAS_CORETYPE unset | ISA built avx2+fma, cpu avx2+fma" into buf. */
+ * OPENBLAS_CORETYPE unset | ISA built avx2 fma, cpu avx2 fma" into buf. */
 void gm_system_info(char *buf, size_t cap);
 
 #ifdef __cplusplus

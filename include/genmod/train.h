@@ -70,10 +70,11 @@ gm_status gm_evaluate_nll(gm_model *m, const gm_dataset *ds, int64_t batch, doub
                           double *per_example);
 
 /* Applies the binarization the config asks for (key "binarize": none, fixed,
- * dynamic, auto; "binarize-seed") to an evaluation split: fixed Bernoulli
- * draws, the same for every run with the same binarize-seed. No-op for data
- * that is already binary or models that do not need binary data. Sets
- * *dynamic to 1 when training rows should be resampled every epoch. */
+ * dynamic, auto; "binarize-seed") to a split: fixed Bernoulli draws, the same
+ * for every run with the same binarize-seed. No-op for data that is already
+ * binary, for "none", and for "auto" when the model does not need binary data.
+ * With "dynamic" and dynamic != NULL the data are left as they are and
+ * *dynamic is set to 1 (the loader resamples training rows every epoch). */
 gm_status gm_prepare_data(const gm_model_def *def, const gm_config *cfg, gm_dataset *ds, int *dynamic);
 
 #ifdef __cplusplus

@@ -53,7 +53,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int first, cli_args *
         const char *a = argv[i];
         if (!strcmp(a, "--")) {
             for (i++; i < argc; i++) {
-                if (out->npos >= CLI_MAX_POS) return cli_fail(spec->cmd, "too many arguments"), 2;
+                if (out->npos >= spec->max_pos || out->npos >= CLI_MAX_POS)
+                    return cli_fail(spec->cmd, "unexpected argument \"%s\" (see genmod %s --help)", argv[i], spec->cmd), 2;
                 out->pos[out->npos++] = argv[i];
             }
             break;

@@ -11,7 +11,7 @@
 
 static const gm_hparam eval_hparams[] = {
     {"dataset", 's', "", 0, 0, "dataset name or file (default: the one the checkpoint was trained on)"},
-    {"split", 's', "test", 0, 0, "split to evaluate, e.g. test or valid[0:1000]"},
+    {"split", 's', "test", 0, 0, "split of a named dataset, e.g. test or valid[0:1000]; train, valid or test for a checkpoint trained on files"},
     {"batch", 'i', "1000", 1, 1e6, "rows per evaluation chunk"},
     {"per-example", 's', "", 0, 0, "write log p(x) of every row (one per line, in order) to this file"},
     {"threads", 'i', "0", 0, 1024, "threads (0 = $GENMOD_THREADS or all cores)"},
@@ -53,12 +53,35 @@ int cmd_eval(int argc, char **argv) {
     gm_model *m = NULL;
     if (gm_model_load(a.pos[0], &m, NULL) != GM_OK) return cli_fail_lib("eval");
     const char *ds = gm_config_get(&a.cfg, "dataset");
-    if (!ds || !*ds) ds = gm_config_get(&m->config, "dataset");
+    const char *split = gm_config_get(&a.cfg, "split");
+    if (ds && *ds && split && cli_is_file(ds)) {
+        gm_model_free(m);
+        return cli_fail("eval", "--split: %s is a file, which has a single split; give the file to evaluate with --dataset", ds);
+    }
+    if (!ds || !*ds) {
+        ds = gm_config_get(&m->config, "dataset");
+        if (ds && *ds && cli_is_file(ds)) {
+            /* trained on files: the split names the file given at training time */
+            const char *sp = split ? split : "test";
+            const char *key = !strcmp(sp, "train") ? "dataset" : !strcmp(sp, "valid") ? "valid-data" : !strcmp(sp, "test") ? "test-data" : NULL;
+            if (!key) {
+                gm_model_free(m);
+                return cli_fail("eval", "--split: expected train, valid or test for %s (trained on files), got \"%s\"", a.pos[0], sp);
+            }
+            ds = gm_config_get(&m->config, key);
+            if (!ds || !*ds) {
+                rc = cli_fail("eval", "%s: trained on file %s without --%s; give the %s file with --dataset", a.pos[0],
+                              gm_config_get(&m->config, "dataset"), key, sp);
+                gm_model_free(m);
+                return rc;
+            }
+            split = NULL;
+        }
+    }
     if (!ds || !*ds) {
         gm_model_free(m);
         return cli_fail("eval", "%s: the checkpoint does not name its dataset; give --dataset", a.pos[0]);
     }
-    const char *split = gm_config_get(&a.cfg, "split");
     gm_dataset d;
     if ((rc = cli_load_data("eval", ds, split ? split : "test", &d))) {
         gm_model_free(m);

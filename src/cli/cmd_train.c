@@ -20,10 +20,10 @@ static const gm_hparam train_cli_hparams[] = {
     {"run", 's', "", 0, 0, "run directory (default runs/MODEL-DATASET)"},
     {"threads", 'i', "0", 0, 1024, "threads for loops and GEMMs (0 = $GENMOD_THREADS or all cores)"},
     {"max-steps", 'i', "0", 0, 1e15, "stop after this many steps in total, saving the state for --resume (0 = off)"},
-    {"samples", 'i', "64", 0, 10000, "samples drawn into RUN/samples.png at the end (0 = none)"},
-    {"train-split", 's', "train", 0, 0, "split used for training, e.g. train or train[0:1000]"},
-    {"valid-split", 's', "valid", 0, 0, "split used for early stopping and model selection"},
-    {"test-split", 's', "test", 0, 0, "split evaluated once at the end"},
+    {"samples", 'i', "64", 0, 10000, "samples drawn into RUN/samples.png (.csv for non-image data) at the end (0 = none)"},
+    {"train-split", 's', "train", 0, 0, "split of a named dataset used for training, e.g. train or train[0:1000]"},
+    {"valid-split", 's', "valid", 0, 0, "split of a named dataset used for early stopping and model selection"},
+    {"test-split", 's', "test", 0, 0, "split of a named dataset evaluated once at the end"},
     {"valid-data", 's', "", 0, 0, "validation file when --dataset is a file"},
     {"test-data", 's', "", 0, 0, "test file when --dataset is a file"},
 };
@@ -34,9 +34,11 @@ static const gm_hparam train_cli_hparams[] = {
 static const char *resume_changeable[] = {"epochs", "max-steps", "log-every", "patience", "eval-batch", "threads",
                                           "samples", "run", NULL};
 
+/* First Ctrl-C: stop after the current step and save the state; a second one
+ * (e.g. during a long validation) kills the process as usual. */
 static void on_sigint(int sig) {
-    (void)sig;
     gm_train_request_stop();
+    signal(sig, SIG_DFL);
 }
 
 static void usage(const gm_model_def *def) {
@@ -159,12 +161,21 @@ static int resolve_config(int argc, char **argv, gm_config *cfg, const gm_model_
     if (gm_hparams_defaults(cfg, train_cli_hparams, N_CLI_HP) != GM_OK ||
         gm_hparams_defaults(cfg, gm_train_hparams, gm_train_n_hparams) != GM_OK)
         return cli_fail_lib("train");
+    /* flags that do not apply to this kind of dataset are errors, not silently ignored */
+    static const char *const file_only[] = {"valid-data", "test-data", NULL};
+    static const char *const named_only[] = {"train-split", "valid-split", "test-split", NULL};
+    int file = cli_is_file(gm_config_get(cfg, "dataset"));
+    for (const char *const *k = file ? named_only : file_only; *k; k++)
+        if (gm_config_get(&a.cfg, *k))
+            return cli_fail("train", "--%s: only for %s; --dataset %s is %s", *k, file ? "a named dataset" : "a file dataset",
+                            gm_config_get(cfg, "dataset"),
+                            file ? "a file (give the other splits with --valid-data / --test-data)" : "a named dataset");
     if (!*gm_config_get(cfg, "run")) {
         char dir[300];
         const char *ds = gm_config_get(cfg, "dataset");
         const char *slash = strrchr(ds, '/');
         snprintf(dir, sizeof dir, "runs/%s-%.*s", (*def)->name, (int)strcspn(slash ? slash + 1 : ds, "."), slash ? slash + 1 : ds);
-        gm_config_set(cfg, "run", dir);
+        if (gm_config_set(cfg, "run", dir) != GM_OK) return cli_fail("train", "--run: %s", gm_last_error());
     }
     return 0;
 }
@@ -251,7 +262,6 @@ int cmd_train(int argc, char **argv) {
     if (gm_prepare_data(def, &cfg, &tr, &dynamic) != GM_OK || (has_va && gm_prepare_data(def, &cfg, &va, NULL) != GM_OK) ||
         (has_te && gm_prepare_data(def, &cfg, &te, NULL) != GM_OK))
         rc = cli_fail_lib("train");
-    if (!rc && dynamic) gm_config_set(&cfg, "binarize", "dynamic");
     if (!rc && ((has_va && va.d != tr.d) || (has_te && te.d != tr.d)))
         rc = cli_fail("train", "%s: rows have %lld values but the training data have %lld", has_va && va.d != tr.d ? va.name : te.name,
                       (long long)(has_va && va.d != tr.d ? va.d : te.d), (long long)tr.d);
@@ -278,10 +288,13 @@ int cmd_train(int argc, char **argv) {
         signal(SIGINT, on_sigint);
         if (gm_train(m, &tr, has_va ? &va : NULL, &io, &res) != GM_OK) rc = cli_fail_lib("train");
         signal(SIGINT, SIG_DFL);
-        if (!rc && !quiet)
+        if (!rc && !quiet && has_va)
             fprintf(stderr, "trained %lld steps, %lld epochs in %.1fs; best valid NLL %.4f at epoch %lld%s\n", (long long)res.steps,
                     (long long)res.epochs, res.train_seconds, res.best_valid_nll, (long long)res.best_epoch,
                     res.stopped_early ? " (early stop)" : "");
+        else if (!rc && !quiet)
+            fprintf(stderr, "trained %lld steps, %lld epochs in %.1fs; no validation data (best = last)\n", (long long)res.steps,
+                    (long long)res.epochs, res.train_seconds);
         if (!rc && !res.interrupted) rc = finish(&m->config, &inv, has_te ? &te : NULL, quiet);
     }
     gm_model_free(m);

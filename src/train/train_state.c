@@ -42,7 +42,8 @@ gm_status gm_trainer_alloc(gm_trainer *t) {
         if (!t->ema) return gm_error(GM_ERR_NOMEM, "ema: %s", gm_last_error());
     }
     t->ctx = gm_ctx_new(0);
-    t->xb = malloc((size_t)(t->o.batch * m->dim) * sizeof(float)); // (batch, D)
+    int64_t rows = t->o.batch < t->train->n ? t->o.batch : t->train->n; /* the loader never returns more */
+    t->xb = malloc((size_t)(rows * m->dim) * sizeof(float)); // (rows, D)
     if (!t->ctx || !t->xb) return gm_error(GM_ERR_NOMEM, "trainer: out of memory for batch %lld x %lld",
                                            (long long)t->o.batch, (long long)m->dim);
     gm_set_training(t->ctx, 1);
@@ -187,6 +188,7 @@ gm_status gm_trainer_load_state(gm_trainer *t) {
     gm_ts_close(r);
     if (st != GM_OK) return st;
     t->step = step;
+    t->lr = step > 0 ? gm_schedule_lr(&t->o.sched, step - 1) : 0; /* the lr of the last step, for metrics */
     t->best_epoch = be;
     t->bad_epochs = bad;
     t->epoch_loss_n = eln;

@@ -61,6 +61,7 @@ static double now_s(void) {
 /* mkdir -p: creates dir and any missing parents. */
 static gm_status make_dir(const char *dir) {
     char buf[1024];
+    if (!*dir) return gm_error(GM_ERR_ARG, "--run: empty directory name");
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return gm_error(GM_ERR_ARG, "--run: path too long");
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p) continue;
@@ -119,7 +120,8 @@ static gm_status read_options(const gm_config *c, gm_train_opts *o, int64_t batc
     return GM_OK;
 }
 
-static void progress(gm_trainer *t, int64_t batches, double loss, int force) {
+static void progress(gm_trainer *t, int64_t batches) {
+    double loss = t->last_loss;
     FILE *f = t->io->log;
     if (!f) return;
     double el = now_s() - t->t_start;
@@ -135,7 +137,7 @@ static void progress(gm_trainer *t, int64_t batches, double loss, int force) {
         fprintf(f, "\repoch %lld/%lld [%s] step %lld loss %.4f %.0f items/s ETA %.0fs   ",
                 (long long)t->loader.st.epoch + 1, (long long)t->o.epochs, bar, (long long)t->step, loss, ips, eta);
         fflush(f);
-    } else if (force || t->step % t->o.log_every == 0) {
+    } else if (t->step % t->o.log_every == 0) {
         fprintf(f, "epoch %lld/%lld step %lld loss %.4f lr %.3g %.0f items/s ETA %.0fs\n",
                 (long long)t->loader.st.epoch + 1, (long long)t->o.epochs, (long long)t->step, loss, t->lr, ips, eta);
         fflush(f);
@@ -145,15 +147,14 @@ static void progress(gm_trainer *t, int64_t batches, double loss, int force) {
 /* The NaN/Inf stop: message naming the step (and op in debug mode). */
 static gm_status nonfinite_stop(gm_trainer *t, const char *what) {
     const char *op = gm_ctx_first_nonfinite(t->ctx);
-    char kept[600];
-    snprintf(kept, sizeof kept, "%s", t->have_ckpt ? "; kept the last good checkpoint " : "; no checkpoint written yet");
-    if (t->have_ckpt) strncat(kept, t->path_last, sizeof kept - strlen(kept) - 1);
+    const char *kept = t->have_ckpt ? "; kept the last good checkpoint " : "; no checkpoint written yet";
+    const char *kept_path = t->have_ckpt ? t->path_last : "";
     if (op && *op)
-        return gm_error(GM_ERR_NONFINITE, "training stopped at step %lld (epoch %lld): %s; first non-finite op: %s%s",
-                        (long long)t->step + 1, (long long)t->loader.st.epoch + 1, what, op, kept);
-    return gm_error(GM_ERR_NONFINITE, "training stopped at step %lld (epoch %lld): %s%s%s", (long long)t->step + 1,
+        return gm_error(GM_ERR_NONFINITE, "training stopped at step %lld (epoch %lld): %s; first non-finite op: %s%s%s",
+                        (long long)t->step + 1, (long long)t->loader.st.epoch + 1, what, op, kept, kept_path);
+    return gm_error(GM_ERR_NONFINITE, "training stopped at step %lld (epoch %lld): %s%s%s%s", (long long)t->step + 1,
                     (long long)t->loader.st.epoch + 1, what, t->io->debug_finite ? "" : " (rerun with --debug to name the op)",
-                    kept);
+                    kept, kept_path);
 }
 
 /* One optimisation step on rows xb (n, D). */
@@ -243,8 +244,12 @@ static gm_status end_epoch(gm_trainer *t, int *stop) {
                       (long long)epoch, (long long)t->step, tl, jv, jse, jbest, (long long)t->best_epoch, t->lr, secs);
     if (t->io->log) {
         if (t->io->tty) fputc('\n', t->io->log);
-        fprintf(t->io->log, "epoch %lld done: train loss %.4f, valid NLL %.4f ± %.4f nats%s (%.1fs)\n", (long long)epoch,
-                tl, vnll, vse, improved ? " (best)" : "", secs);
+        if (t->valid)
+            fprintf(t->io->log, "epoch %lld done: train loss %.4f, valid NLL %.4f ± %.4f nats%s (%.1fs)\n",
+                    (long long)epoch, tl, vnll, vse, improved ? " (best)" : "", secs);
+        else
+            fprintf(t->io->log, "epoch %lld done: train loss %.4f, no validation data (%.1fs)\n", (long long)epoch, tl,
+                    secs);
         fflush(t->io->log);
     }
     t->epoch_loss_sum = 0;
@@ -265,8 +270,14 @@ gm_status gm_train(gm_model *m, const gm_dataset *train, const gm_dataset *valid
     if (train->d != m->dim)
         return gm_error(GM_ERR_SHAPE, "%s: rows have %lld values but the model expects %lld", train->name,
                         (long long)train->d, (long long)m->dim);
-    gm_status st = gm_hparams_defaults(&m->config, gm_train_hparams, gm_train_n_hparams);
-    if (st != GM_OK) return st;
+    gm_status st = GM_OK;
+    if (valid && valid->n > 0) { /* fail now rather than after the first epoch */
+        if (valid->d != m->dim)
+            return gm_error(GM_ERR_SHAPE, "%s: rows have %lld values but the model expects %lld", valid->name,
+                            (long long)valid->d, (long long)m->dim);
+        if ((st = gm_model_check_data(m, valid->x, valid->n, valid->name)) != GM_OK) return st;
+    }
+    if ((st = gm_hparams_defaults(&m->config, gm_train_hparams, gm_train_n_hparams)) != GM_OK) return st;
     if ((st = make_dir(io->run_dir)) != GM_OK) return st;
     gm_trainer t;
     if ((st = gm_trainer_init(&t, m, train, valid, io)) != GM_OK) return st;
@@ -283,7 +294,16 @@ gm_status gm_train(gm_model *m, const gm_dataset *train, const gm_dataset *valid
     int64_t bpe = t.loader_ok ? gm_loader_batches_per_epoch(&t.loader) : 1;
     t.t_start = t.t_epoch = now_s();
     g_stop_requested = 0;
-    int stop = st != GM_OK || t.loader.st.epoch >= t.o.epochs;
+    /* a resumed run that had already stopped early (its final evaluation was
+     * then interrupted) stays stopped unless --patience was raised */
+    if (st == GM_OK && io->resume && t.o.patience > 0 && t.valid && t.bad_epochs >= t.o.patience) t.stopped_early = 1;
+    int stop = st != GM_OK || t.stopped_early || t.loader.st.epoch >= t.o.epochs;
+    if (!stop && t.o.max_steps && t.step >= t.o.max_steps) { /* --resume with a --max-steps already reached */
+        t.interrupted = stop = 1;
+        if (io->log)
+            fprintf(io->log, "already at step %lld (--max-steps %lld); continue with --resume and a larger --max-steps\n",
+                    (long long)t.step, (long long)t.o.max_steps);
+    }
     while (!stop) {
         int64_t n = gm_loader_next(&t.loader, t.xb, NULL);
         if (n == 0) {
@@ -291,7 +311,7 @@ gm_status gm_train(gm_model *m, const gm_dataset *train, const gm_dataset *valid
             continue;
         }
         if ((st = train_step(&t, n)) != GM_OK) break;
-        progress(&t, bpe, t.last_loss, 0);
+        progress(&t, bpe);
         if (t.step % t.o.log_every == 0)
             gm_metrics_printf(&t, "{\"kind\":\"train\",\"step\":%lld,\"epoch\":%lld,\"loss\":%.6f,\"lr\":%.6g,"
                                   "\"grad_norm\":%.6g,\"items_per_s\":%.1f}",
