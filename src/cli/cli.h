@@ -64,8 +64,11 @@ int cli_setup_threads(const char *cmd, const gm_config *cfg, int quiet);
 int cli_config_from_json_file(const char *cmd, const char *path, gm_config *cfg);
 
 /* Writes n rows of samples as PNG grid (image geometry) or CSV (otherwise),
- * chosen by the extension of path. */
-int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m);
+ * chosen by the extension of path. grid may be NULL (columns automatic,
+ * padding 2, upscale 2). */
+struct gm_png_grid_opts;
+int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m,
+                      const struct gm_png_grid_opts *grid);
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

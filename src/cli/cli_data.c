@@ -68,7 +68,8 @@ static int write_csv(const char *cmd, const char *path, const float *x, int64_t 
     return 0;
 }
 
-int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m) {
+int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m,
+                      const gm_png_grid_opts *grid) {
     if (ends_with(path, ".csv")) return write_csv(cmd, path, x, n, m->dim);
     if (!ends_with(path, ".png")) return cli_fail(cmd, "--out: %s: expected a .png or .csv file name", path);
     if (m->h <= 0 || m->w <= 0 || (int64_t)m->c * m->h * m->w != m->dim)
@@ -76,6 +77,7 @@ int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t
                         (long long)m->dim);
     gm_png_grid_opts o = gm_png_grid_defaults();
     o.scale = 2;
+    if (grid) o = *grid;
     if (gm_png_write_grid(path, x, n, m->c, m->h, m->w, &o) != GM_OK) return cli_fail_lib(cmd);
     return 0;
 }

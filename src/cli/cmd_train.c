@@ -214,7 +214,7 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
         else if (best->def->sample(best, ctx, &rng, ns, x) != GM_OK) rc = cli_fail_lib("train");
         else {
             snprintf(path, sizeof path, "%s/samples.%s", run, best->h > 0 ? "png" : "csv");
-            rc = cli_write_samples("train", path, x, ns, best);
+            rc = cli_write_samples("train", path, x, ns, best, NULL);
             if (!rc && !quiet) fprintf(stderr, "wrote %lld samples to %s\n", (long long)ns, path);
         }
         free(x);
