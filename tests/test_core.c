@@ -70,7 +70,32 @@ static void test_params_and_backward(void) {
     gm_params_free(&p);
 }
 
+/* Two losses sharing an intermediate, backward on each in turn: the second
+ * pass must add only its own loss's gradient to the leaf (it used to re-run
+ * the first loss's nodes with their stale gradients: x.grad 12 instead of 6). */
+static void test_backward_twice(void) {
+    gm_ctx *ctx = gm_ctx_new(0);
+    int64_t n = 3;
+    const float xv[3] = {0.5f, -1.0f, 2.0f};
+    gm_tensor *x = gm_from_data(ctx, 1, &n, xv);
+    gm_requires_grad(x);
+    gm_tensor *h = gm_scale(ctx, x, 3.0f);
+    gm_tensor *l1 = gm_sum(ctx, h, GM_ALL_AXES, 0), *l2 = gm_sum(ctx, gm_mul(ctx, h, h), GM_ALL_AXES, 0);
+    CHECK(l1 && l2, "graph: %s", gm_ctx_error(ctx));
+    if (l1 && l2) {
+        CHECK(gm_backward(ctx, l1) == GM_OK, "backward l1: %s", gm_ctx_error(ctx));
+        for (int i = 0; i < 3; i++) CHECK_CLOSE(x->grad[i], 3.0, 1e-6, 0, "dl1/dx");
+        CHECK(gm_backward(ctx, l2) == GM_OK, "backward l2: %s", gm_ctx_error(ctx));
+        /* dl2/dx = 2 h * 3 = 18 x; accumulated on top of dl1/dx = 3 */
+        for (int i = 0; i < 3; i++) CHECK_CLOSE(x->grad[i], 3.0 + 18.0 * xv[i], 1e-5, 1e-6, "dl1/dx + dl2/dx");
+        CHECK(gm_backward(ctx, l1) == GM_OK, "backward l1 again: %s", gm_ctx_error(ctx));
+        for (int i = 0; i < 3; i++) CHECK_CLOSE(x->grad[i], 6.0 + 18.0 * xv[i], 1e-5, 1e-6, "2 dl1/dx + dl2/dx");
+    }
+    gm_ctx_free(ctx);
+}
+
 int main(void) {
+    test_backward_twice();
     test_arena_steady_state();
     test_sticky_error();
     test_params_and_backward();

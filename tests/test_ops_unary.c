@@ -5,6 +5,7 @@
  */
 #include "opcheck.h"
 #include "testutil.h"
+#include <math.h>
 
 #define IN(dom, nd, ...) {nd, {__VA_ARGS__}, dom, 1}
 
@@ -51,7 +52,29 @@ static const gm_opcase cases[] = {
     {"linear_masked", 3, {IN(GM_DOM_ANY, 2, 6, 7), IN(GM_DOM_ANY, 2, 5, 7), IN(GM_DOM_ANY, 1, 5)}, b_linear_masked, NULL, 0, 0, 0, 0, 0},
 };
 
+/* log_sigmoid'(x) = σ(-x) keeps its relative accuracy for large x (it used to
+ * be computed as 1 - exp(log σ(x)), which is exactly 0 from x ≈ 17 on). */
+static void test_log_sigmoid_tail(void) {
+    const float xs[4] = {20.0f, 40.0f, -30.0f, 0.0f};
+    for (int be = 0; be < 2; be++) {
+        gm_ctx *ctx = gm_ctx_new(0);
+        gm_set_backend(ctx, be ? GM_BACKEND_REF : GM_BACKEND_FAST);
+        int64_t n = 4;
+        gm_tensor *x = gm_from_data(ctx, 1, &n, xs);
+        gm_requires_grad(x);
+        gm_tensor *y = gm_log_sigmoid(ctx, x);
+        CHECK(y && gm_backward_with(ctx, y, NULL) == GM_OK, "log_sigmoid backward: %s", gm_ctx_error(ctx));
+        if (y)
+            for (int i = 0; i < 4; i++) {
+                double want = 1.0 / (1.0 + exp((double)xs[i]));
+                CHECK_CLOSE(x->grad[i], want, 0, 1e-5, "log_sigmoid grad at large |x|");
+            }
+        gm_ctx_free(ctx);
+    }
+}
+
 int main(void) {
+    test_log_sigmoid_tail();
     for (int i = 0; i < 35; i++) g_mask[i] = (i % 3 != 0) ? 1.0f : 0.0f;
     gm_opcheck_run(cases, (int)(sizeof cases / sizeof cases[0]), "tests/golden/ops_unary.safetensors");
     TEST_MAIN_END();

@@ -133,7 +133,10 @@ const char *gm_shape_str(const gm_tensor *t, char *buf, size_t n);
 void gm_requires_grad(gm_tensor *t);
 /* Runs reverse mode from `loss` (must have numel 1; seeded with 1) or, with
  * gm_backward_with, from an arbitrary output seeded by `seed` (same shape).
- * Accumulates into every reachable tensor's grad. Returns the sticky status. */
+ * Accumulates into the grads of leaves and parameters. Each call first drops
+ * the gradients an earlier pass left on intermediate (op-output) tensors, so
+ * backward on a second loss of the same graph adds only that loss's gradient
+ * (as torch with retain_graph). Returns the sticky status. */
 gm_status gm_backward(gm_ctx *ctx, gm_tensor *loss);
 gm_status gm_backward_with(gm_ctx *ctx, gm_tensor *out, const float *seed);
 /* Returns t's grad buffer, allocating a zeroed one in the arena if needed

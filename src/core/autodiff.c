@@ -168,6 +168,11 @@ gm_status gm_backward_with(gm_ctx *ctx, gm_tensor *out, const float *seed) {
         gm_ctx_fail(ctx, GM_ERR_ARG, "backward: output does not depend on any tensor requiring grad");
         return ctx->status;
     }
+    /* A new pass starts from fresh intermediate gradients: what an earlier
+     * backward left in node outputs must not flow again into the leaves
+     * (torch frees non-leaf grads; here they are dropped and re-allocated on
+     * demand). Leaf and parameter gradients keep accumulating. */
+    for (int k = 0; k < ctx->tape_len; k++) ctx->tape[k]->out->grad = NULL;
     float *g = gm_grad_buf(ctx, out);
     if (!g) return ctx->status;
     for (int64_t i = 0; i < out->numel; i++) g[i] += seed ? seed[i] : 1.0f;

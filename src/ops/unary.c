@@ -46,7 +46,8 @@ static inline __attribute__((always_inline)) float ubwd(gm_op op, float x, float
     case GM_OP_ABS: return x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f);
     case GM_OP_TANH: return 1.0f - y * y;
     case GM_OP_SIGMOID: return y * (1.0f - y);
-    case GM_OP_LOG_SIGMOID: return 1.0f - expf(y); /* σ(-x) = 1 - σ(x) */
+    case GM_OP_LOG_SIGMOID: /* σ(-x), computed directly (1 - exp(y) cancels to 0 for large x) */
+        return x >= 0 ? expf(-x) / (1.0f + expf(-x)) : 1.0f / (1.0f + expf(x));
     case GM_OP_RELU: return x > 0 ? 1.0f : 0.0f;
     case GM_OP_LEAKY_RELU: return x > 0 ? 1.0f : p.a;
     case GM_OP_ELU: return x > 0 ? 1.0f : y + p.a;
