@@ -60,4 +60,23 @@ void gm_set_contiguous_strides(gm_tensor *t);
  * (1 below the threshold where threading pays off on small machines). */
 int gm_par_threads(int64_t work);
 
+/* Threads for an op loop of `work` elementary operations on ctx's backend:
+ * gm_par_threads(work) on FAST, 1 on REF (plain single-threaded loops).
+ * static inline, so files that call it only from omp pragmas still build
+ * without OpenMP (no unused-function error). */
+static inline int gm_op_threads(const gm_ctx *ctx, int64_t work) {
+    return gm_get_backend(ctx) == GM_BACKEND_FAST ? gm_par_threads(work) : 1;
+}
+
+/* t's elements as a contiguous row-major buffer: t->data when t is
+ * contiguous, else an arena copy read through t's strides (at least one
+ * float, so an empty tensor also gets a valid pointer). NULL on arena failure
+ * (sticky error set). */
+static inline const float *gm_contig(gm_ctx *ctx, const gm_tensor *t) {
+    if (gm_is_contiguous(t)) return t->data;
+    float *buf = gm_arena_alloc(ctx, (size_t)(t->numel > 0 ? t->numel : 1) * sizeof(float));
+    if (buf) gm_copy_to(t, buf);
+    return buf;
+}
+
 #endif

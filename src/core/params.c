@@ -9,9 +9,10 @@
 void gm_params_init(gm_params *p) { memset(p, 0, sizeof *p); }
 
 int gm_params_add(gm_params *p, const char *name, int ndim, const int64_t *shape, int trainable) {
-    if (p->finalized) { gm_error(GM_ERR_ARG, "params: '%s' declared after finalize", name); return -1; }
     if (!name || !name[0] || strlen(name) >= GM_PARAM_NAME_MAX) { gm_error(GM_ERR_ARG, "params: bad name"); return -1; }
+    if (p->finalized) { gm_error(GM_ERR_ARG, "params: '%s' declared after finalize", name); return -1; }
     if (ndim < 0 || ndim > GM_MAX_DIMS) { gm_error(GM_ERR_SHAPE, "params: '%s' has %d dims", name, ndim); return -1; }
+    if (ndim > 0 && !shape) { gm_error(GM_ERR_ARG, "params: '%s' has a NULL shape", name); return -1; }
     if (gm_params_index(p, name) >= 0) { gm_error(GM_ERR_ARG, "params: duplicate name '%s'", name); return -1; }
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
@@ -88,22 +89,35 @@ int64_t gm_params_count_trainable(const gm_params *p) {
     return n;
 }
 
+/* Entry i if it exists and has storage (finalized), else NULL with a message. */
+static gm_param_entry *init_entry(gm_params *p, int i, const char *what) {
+    if (i < 0 || i >= p->count || !p->data) {
+        gm_error(GM_ERR_ARG, "params %s: no entry %d (of %d) or not finalized", what, i, p->count);
+        return NULL;
+    }
+    return &p->entries[i];
+}
+
 void gm_params_init_uniform(gm_params *p, int i, gm_rng *rng, float bound) {
-    gm_param_entry *e = &p->entries[i];
+    gm_param_entry *e = init_entry(p, i, "init_uniform");
+    if (!e) return;
     gm_rng_fill_uniform(rng, p->data + e->offset, e->numel, -bound, bound);
 }
 
 void gm_params_init_normal(gm_params *p, int i, gm_rng *rng, float std) {
-    gm_param_entry *e = &p->entries[i];
+    gm_param_entry *e = init_entry(p, i, "init_normal");
+    if (!e) return;
     gm_rng_fill_normal(rng, p->data + e->offset, e->numel, 0.0f, std);
 }
 
 void gm_params_init_const(gm_params *p, int i, float v) {
-    gm_param_entry *e = &p->entries[i];
+    gm_param_entry *e = init_entry(p, i, "init_const");
+    if (!e) return;
     for (int64_t k = 0; k < e->numel; k++) p->data[e->offset + k] = v;
 }
 
 int gm_params_grad_finite(const gm_params *p, int *bad) {
+    if (!p->grad) return 1; /* not finalized: no gradients yet */
     for (int i = 0; i < p->count; i++) {
         const gm_param_entry *e = &p->entries[i];
         if (!e->trainable) continue;

@@ -11,7 +11,7 @@
  *   4. backward computes per-output-element gradients and folds them into an
  *      operand's gradient with gm_bcast_accum() (+=, summing over the
  *      broadcast dims in a fixed order, so results are deterministic).
- * Also gm_contig(): an operand's elements as a contiguous row-major buffer.
+ * (gm_contig(), an operand's elements as a contiguous buffer, is in core/op_internal.h.)
  * What this is not: a public API (static inline, included by the op files under src/ops only).
  */
 #ifndef GENMOD_OPS_BROADCAST_H
@@ -110,15 +110,6 @@ static inline void gm_bcast_accum(float *g, const gm_tensor *t, int ndim, const 
         for (int64_t b = 0; b < s4[1]; b++)
             for (int64_t c = 0; c < s4[2]; c++)
                 for (int64_t d = 0; d < s4[3]; d++) g[a * st[0] + b * st[1] + c * st[2] + d * st[3]] += gfull[k++];
-}
-
-/* t's elements as a contiguous row-major buffer: t->data if contiguous, else
- * an arena copy. NULL on arena failure. */
-static inline const float *gm_contig(gm_ctx *ctx, const gm_tensor *t) {
-    if (gm_is_contiguous(t)) return t->data;
-    float *buf = gm_arena_alloc(ctx, (size_t)t->numel * sizeof(float));
-    if (buf) gm_copy_to(t, buf);
-    return buf;
 }
 
 #endif

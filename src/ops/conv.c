@@ -308,14 +308,6 @@ static void bias_grad(const float *gy, int64_t B, int64_t C, int64_t N, float *g
 /* Always 0: lets checks write `return fail0(gm_ctx_fail(...));`. */
 static int fail0(const gm_tensor *unused) { (void)unused; return 0; }
 
-/* t's data if contiguous, else a contiguous arena copy (NULL on failure). */
-static const float *contiguous_data(gm_ctx *ctx, const gm_tensor *t) {
-    if (gm_is_contiguous(t)) return t->data;
-    float *copy = gm_arena_alloc(ctx, sizeof(float) * (size_t)(t->numel ? t->numel : 1));
-    if (copy) gm_copy_to(t, copy);
-    return copy;
-}
-
 /* Checks stride/dilation > 0, padding >= 0 and output padding; 0 (sticky error) if bad. */
 static int check_params(gm_ctx *ctx, const char *op, const gm_conv_params *p, int transposed) {
     if (p->stride_h < 1 || p->stride_w < 1)
@@ -385,8 +377,8 @@ gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, g
     }
     g.Hs = (eh - 1) / g.sh + 1;
     g.Ws = (ew - 1) / g.sw + 1;
-    const float *xd = contiguous_data(ctx, x), *wd = contiguous_data(ctx, w);
-    const float *bd = bias ? contiguous_data(ctx, bias) : NULL;
+    const float *xd = gm_contig(ctx, x), *wd = gm_contig(ctx, w);
+    const float *bd = bias ? gm_contig(ctx, bias) : NULL;
     if (!xd || !wd || (bias && !bd)) return NULL;
     int64_t shape[4] = {g.B, g.Cs, g.Hs, g.Ws};
     gm_tensor *y = gm_op_out(ctx, 4, shape);
@@ -434,8 +426,8 @@ gm_tensor *gm_conv_transpose2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tenso
                            op, gm_shape_str(x, sx, sizeof sx), gm_shape_str(w, sw, sizeof sw), p.stride_h, p.stride_w,
                            p.pad_h, p.pad_w, (long long)g.Hb, (long long)g.Wb);
     }
-    const float *xd = contiguous_data(ctx, x), *wd = contiguous_data(ctx, w);
-    const float *bd = bias ? contiguous_data(ctx, bias) : NULL;
+    const float *xd = gm_contig(ctx, x), *wd = gm_contig(ctx, w);
+    const float *bd = bias ? gm_contig(ctx, bias) : NULL;
     if (!xd || !wd || (bias && !bd)) return NULL;
     int64_t shape[4] = {g.B, g.Cb, g.Hb, g.Wb};
     gm_tensor *y = gm_op_out(ctx, 4, shape);

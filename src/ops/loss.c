@@ -23,12 +23,6 @@
 
 #define HALF_LOG_2PI 0.91893853320467274178f
 
-#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
-static int nthreads(const gm_ctx *ctx, int64_t work) {
-    return gm_get_backend(ctx) == GM_BACKEND_REF ? 1 : gm_par_threads(work);
-}
-#endif
-
 static inline float sigmoidf_(float x) {
     return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
 }
@@ -103,7 +97,7 @@ static void ew_backward(gm_ctx *ctx, gm_node *n) {
     }
     if (!any) return;
     const float *a = s->v[0], *b = s->v[1], *c = nin > 2 ? s->v[2] : NULL;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, N * 16)) if (N > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
     for (int64_t i = 0; i < N; i++) {
         float d[3];
         ew_bwd(op, a[i], b[i], c ? c[i] : 0.0f, d);
@@ -130,7 +124,7 @@ static gm_tensor *ew_op(gm_ctx *ctx, gm_op op, int nin, gm_tensor *t0, gm_tensor
     const float *a = sv.v[0], *b = sv.v[1], *c = sv.v[2];
     float *y = out->data;
     int64_t N = out->numel;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, N * 16)) if (N > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
     for (int64_t i = 0; i < N; i++) y[i] = ew_fwd(op, a[i], b[i], c ? c[i] : 0.0f);
     gm_node *node = gm_op_record(ctx, op, ew_backward, out, nin, t0, t1, t2);
     if (node) {
@@ -184,7 +178,7 @@ static void cross_entropy_backward(gm_ctx *ctx, gm_node *n) {
     const ce_saved *s = (const ce_saved *)n->saved;
     int64_t N = n->i[0], C = n->i[1];
     const float *gy = n->out->grad; // (N)
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, N * C * 8)) if (N * C > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * C * 8)) if (N * C > 32768)
     for (int64_t r = 0; r < N; r++) {
         const float *lr = s->logits + r * C;
         float *gr = gl + r * C;
@@ -216,7 +210,7 @@ gm_tensor *gm_cross_entropy(gm_ctx *ctx, gm_tensor *logits, const int64_t *targe
     if (!tg) return NULL;
     for (int64_t r = 0; r < N; r++) tg[r] = targets[r];
     float *y = out->data;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, N * C * 8)) if (N * C > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * C * 8)) if (N * C > 32768)
     for (int64_t r = 0; r < N; r++) {
         const float *lr = ld + r * C;
         float m = lr[0];

@@ -13,13 +13,6 @@
 #include "ops/broadcast.h"
 #include <math.h>
 
-/* Threads for a loop of `work` elementary operations on this context's backend. */
-#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
-static int nthreads(const gm_ctx *ctx, int64_t work) {
-    return gm_get_backend(ctx) == GM_BACKEND_REF ? 1 : gm_par_threads(work);
-}
-#endif
-
 /* ==== dropout ==== */
 
 static void dropout_backward(gm_ctx *ctx, gm_node *n) {
@@ -92,7 +85,7 @@ static void layer_norm_backward(gm_ctx *ctx, gm_node *n) {
     const float *x = s->x, *gamma = s->gamma, *mean = s->mean, *rstd = s->rstd;
     if (gx) {
         /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma */
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, rows * D * 6)) if (rows * D > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * D * 6)) if (rows * D > 32768)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = x + r * D, *gr = gy + r * D;
             double sg = 0.0, sgx = 0.0;
@@ -112,7 +105,7 @@ static void layer_norm_backward(gm_ctx *ctx, gm_node *n) {
     }
     if (gg || gb) {
         /* per column j, sum over rows in row order (columns split among threads) */
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, rows * D * 3)) if (rows * D > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * D * 3)) if (rows * D > 32768)
         for (int64_t j = 0; j < D; j++) {
             double sgx = 0.0, sg = 0.0;
             for (int64_t r = 0; r < rows; r++) {
@@ -146,7 +139,7 @@ gm_tensor *gm_layer_norm(gm_ctx *ctx, gm_tensor *x, gm_tensor *gamma, gm_tensor 
     float *stats = out ? gm_arena_alloc(ctx, (size_t)(2 * rows) * sizeof(float)) : NULL; // mean (rows), rstd (rows)
     if (!stats) return NULL;
     float *mean = stats, *rstd = stats + rows, *yd = out->data;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, rows * D * 6)) if (rows * D > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * D * 6)) if (rows * D > 32768)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = xd + r * D;
         double s = 0.0, v = 0.0;
@@ -182,7 +175,7 @@ static void batch_norm_backward(gm_ctx *ctx, gm_node *n) {
     const float *gy = n->out->grad; // (B, C, S)
     float *gx = gm_grad_buf(ctx, n->in[0]), *gg = gm_grad_buf(ctx, n->in[1]), *gb = gm_grad_buf(ctx, n->in[2]);
     const float *x = s->x, *gamma = s->gamma, *mean = s->mean, *rstd = s->rstd;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, B * C * S * 6)) if (B * C * S > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, B * C * S * 6)) if (B * C * S > 32768)
     for (int64_t c = 0; c < C; c++) {
         double sg = 0.0, sgx = 0.0; // Σ dy, Σ dy * xhat over the channel
         for (int64_t b = 0; b < B; b++) {
@@ -251,7 +244,7 @@ gm_tensor *gm_batch_norm(gm_ctx *ctx, gm_tensor *x, gm_tensor *gamma, gm_tensor 
     float *stats = out ? gm_arena_alloc(ctx, (size_t)(2 * C) * sizeof(float)) : NULL; // mean (C), rstd (C)
     if (!stats) return NULL;
     float *mean = stats, *rstd = stats + C, *yd = out->data;
-#pragma omp parallel for schedule(static) num_threads(nthreads(ctx, B * C * S * 6)) if (B * C * S > 32768)
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, B * C * S * 6)) if (B * C * S > 32768)
     for (int64_t c = 0; c < C; c++) {
         if (training) {
             double sum = 0.0, v = 0.0;

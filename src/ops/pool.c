@@ -18,14 +18,8 @@
 
 typedef struct pool_geom {
     int64_t planes, H, W, Ho, Wo, k, s, p;
+    int64_t work; /* planes*Ho*Wo*k*k: threaded (FAST) only above PAR_MIN */
 } pool_geom;
-
-#ifdef _OPENMP /* only the omp pragmas call it; unused (an error) without OpenMP */
-static int pool_threads(gm_ctx *ctx, const pool_geom *g) {
-    int64_t work = g->planes * g->Ho * g->Wo * g->k * g->k;
-    return gm_get_backend(ctx) == GM_BACKEND_REF || work <= PAR_MIN ? 1 : gm_par_threads(work);
-}
-#endif
 
 /* Validates x (B,C,H,W), k, stride, pad; fills g. Returns 0 (sticky error) if bad. */
 static int pool_setup(gm_ctx *ctx, const char *op, const gm_tensor *x, int k, int stride, int pad, pool_geom *g) {
@@ -53,15 +47,8 @@ static int pool_setup(gm_ctx *ctx, const char *op, const gm_tensor *x, int k, in
     g->k = k;
     g->s = stride;
     g->p = pad;
+    g->work = g->planes * g->Ho * g->Wo * g->k * g->k;
     return 1;
-}
-
-/* x's data if contiguous, else a contiguous arena copy (NULL on failure). */
-static const float *pool_input(gm_ctx *ctx, const gm_tensor *x) {
-    if (gm_is_contiguous(x)) return x->data;
-    float *copy = gm_arena_alloc(ctx, sizeof(float) * (size_t)(x->numel ? x->numel : 1));
-    if (copy) gm_copy_to(x, copy);
-    return copy;
 }
 
 /* ---- average pooling ---- */
@@ -72,7 +59,7 @@ static void avg_pool_backward(gm_ctx *ctx, gm_node *n) {
     const pool_geom *g = n->saved;
     const float *gy = n->out->grad;  // (B, C, Ho, Wo)
     float inv = 1.0f / (float)(g->k * g->k);
-#pragma omp parallel for schedule(static) num_threads(pool_threads(ctx, g))
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, g->work)) if (g->work > PAR_MIN)
     for (int64_t pl = 0; pl < g->planes; pl++) {
         float *gxp = gx + pl * g->H * g->W;            // (H, W)
         const float *gyp = gy + pl * g->Ho * g->Wo;    // (Ho, Wo)
@@ -99,14 +86,14 @@ gm_tensor *gm_avg_pool2d(gm_ctx *ctx, gm_tensor *x, int k, int stride, int pad) 
     if (!gm_op_begin(ctx, GM_OP_AVG_POOL2D, 1, x)) return NULL;
     pool_geom g;
     if (!pool_setup(ctx, "avg_pool2d", x, k, stride, pad, &g)) return NULL;
-    const float *xd = pool_input(ctx, x);
+    const float *xd = gm_contig(ctx, x);
     if (!xd) return NULL;
     int64_t shape[4] = {x->shape[0], x->shape[1], g.Ho, g.Wo};
     gm_tensor *out = gm_op_out(ctx, 4, shape);
     if (!out) return NULL;
     float *yd = out->data;
     double inv = 1.0 / (double)(g.k * g.k);
-#pragma omp parallel for schedule(static) num_threads(pool_threads(ctx, &g))
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, g.work)) if (g.work > PAR_MIN)
     for (int64_t pl = 0; pl < g.planes; pl++) {
         const float *xp = xd + pl * g.H * g.W;  // (H, W)
         float *yp = yd + pl * g.Ho * g.Wo;      // (Ho, Wo)
@@ -149,7 +136,7 @@ static void max_pool_backward(gm_ctx *ctx, gm_node *n) {
     const pool_geom *g = &ms->g;
     const float *gy = n->out->grad;
     int64_t No = g->Ho * g->Wo;
-#pragma omp parallel for schedule(static) num_threads(pool_threads(ctx, g))
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, g->work)) if (g->work > PAR_MIN)
     for (int64_t pl = 0; pl < g->planes; pl++) {
         float *gxp = gx + pl * g->H * g->W;
         const float *gyp = gy + pl * No;
@@ -165,7 +152,7 @@ gm_tensor *gm_max_pool2d(gm_ctx *ctx, gm_tensor *x, int k, int stride, int pad) 
     if (!gm_op_begin(ctx, GM_OP_MAX_POOL2D, 1, x)) return NULL;
     pool_geom g;
     if (!pool_setup(ctx, "max_pool2d", x, k, stride, pad, &g)) return NULL;
-    const float *xd = pool_input(ctx, x);
+    const float *xd = gm_contig(ctx, x);
     if (!xd) return NULL;
     int64_t shape[4] = {x->shape[0], x->shape[1], g.Ho, g.Wo};
     gm_tensor *out = gm_op_out(ctx, 4, shape);
@@ -178,7 +165,7 @@ gm_tensor *gm_max_pool2d(gm_ctx *ctx, gm_tensor *x, int k, int stride, int pad) 
     }
     float *yd = out->data;
     int64_t No = g.Ho * g.Wo;
-#pragma omp parallel for schedule(static) num_threads(pool_threads(ctx, &g))
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, g.work)) if (g.work > PAR_MIN)
     for (int64_t pl = 0; pl < g.planes; pl++) {
         const float *xp = xd + pl * g.H * g.W;  // (H, W)
         for (int64_t oh = 0; oh < g.Ho; oh++)

@@ -51,20 +51,6 @@ static bool rgeom_make(gm_ctx *ctx, const gm_tensor *x, int axis, int keepdim, c
     return true;
 }
 
-/* x's elements contiguous: x->data, or an arena copy (*copied = 1). */
-static const float *contig_in(gm_ctx *ctx, const gm_tensor *x, float **copied) {
-    *copied = NULL;
-    if (gm_is_contiguous(x)) return x->data;
-    float *c = gm_arena_alloc(ctx, (size_t)(x->numel ? x->numel : 1) * sizeof(float));
-    if (c) gm_copy_to(x, c);
-    *copied = c;
-    return c;
-}
-
-static int threads_for(gm_ctx *ctx, int64_t work) {
-    return gm_get_backend(ctx) == GM_BACKEND_FAST ? gm_par_threads(work) : 1;
-}
-
 /* ---- sum / mean ---- */
 
 /* Σ_k x[k*inner] in double, increasing k. */
@@ -91,7 +77,7 @@ static void sum_backward(gm_ctx *ctx, gm_node *n) {
     int64_t outer = n->i[0], len = n->i[1], inner = n->i[2];
     float scale = n->f[0];
     const float *gy = n->out->grad; /* (outer, inner) */
-    int nt = threads_for(ctx, outer * len * inner);
+    int nt = gm_op_threads(ctx, outer * len * inner);
     (void)nt; /* read only by OpenMP pragmas in some builds */
     if (outer == 1) { /* e.g. all axes: split the reduced axis (rows of inner) */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -112,15 +98,14 @@ static gm_tensor *sum_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, int axis, int ke
     if (!gm_op_begin(ctx, op, 1, x)) return NULL;
     rgeom g;
     if (!rgeom_make(ctx, x, axis, keepdim, gm_op_name(op), &g)) return NULL;
-    float *copy;
-    const float *xd = contig_in(ctx, x, &copy);
+    const float *xd = gm_contig(ctx, x);
     if (!xd) return NULL;
     gm_tensor *out = gm_op_out(ctx, g.ondim, g.oshape);
     if (!out) return NULL;
     float *y = out->data; /* (outer, inner) */
     double div = op == GM_OP_MEAN ? (double)g.n : 1.0;
     int64_t lanes = g.outer * g.inner;
-    int nt = threads_for(ctx, x->numel);
+    int nt = gm_op_threads(ctx, x->numel);
     (void)nt; /* read only by OpenMP pragmas in some builds */
     int fast = gm_get_backend(ctx) == GM_BACKEND_FAST;
     if (fast && lanes == 1 && g.n > 2 * SUM_BLOCK) { /* one long lane: fixed blocks, combined in order */
@@ -195,14 +180,13 @@ gm_tensor *gm_max(gm_ctx *ctx, gm_tensor *x, int axis, int keepdim) {
         char b[64];
         return gm_ctx_fail(ctx, GM_ERR_SHAPE, "max: cannot reduce an empty axis of shape %s", gm_shape_str(x, b, sizeof b));
     }
-    float *copy;
-    const float *xd = contig_in(ctx, x, &copy);
+    const float *xd = gm_contig(ctx, x);
     if (!xd) return NULL;
     gm_tensor *out = gm_op_out(ctx, g.ondim, g.oshape);
     int64_t lanes = g.outer * g.inner;
     int64_t *arg = gm_arena_alloc(ctx, (size_t)(lanes ? lanes : 1) * sizeof(int64_t));
     if (!out || !arg) return NULL;
-    int nt = threads_for(ctx, x->numel);
+    int nt = gm_op_threads(ctx, x->numel);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t l = 0; l < lanes; l++) {
@@ -260,10 +244,10 @@ static void lse_backward(gm_ctx *ctx, gm_node *n) {
     if (!gx) return;
     int64_t outer = n->i[0], len = n->i[1], inner = n->i[2], lanes = outer * inner;
     int kind = (int)n->i[3];
-    const float *xd = n->saved ? (const float *)n->saved : n->in[0]->data;
+    const float *xd = n->cptr; /* x's elements, contiguous */
     const float *y = n->out->data, *gy = n->out->grad;
     int fast = gm_get_backend(ctx) == GM_BACKEND_FAST;
-    int nt = threads_for(ctx, outer * len * inner * 4);
+    int nt = gm_op_threads(ctx, outer * len * inner * 4);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t l = 0; l < lanes; l++) {
@@ -295,14 +279,13 @@ static gm_tensor *lse_impl(gm_ctx *ctx, gm_op op, int kind, gm_tensor *x, int ax
     if (!gm_op_begin(ctx, op, 1, x)) return NULL;
     rgeom g;
     if (!rgeom_make(ctx, x, axis, keepdim, gm_op_name(op), &g)) return NULL;
-    float *copy;
-    const float *xd = contig_in(ctx, x, &copy);
+    const float *xd = gm_contig(ctx, x);
     if (!xd) return NULL;
     gm_tensor *out = kind == LSE_OUT ? gm_op_out(ctx, g.ondim, g.oshape) : gm_op_out(ctx, x->ndim, x->shape);
     if (!out) return NULL;
     int fast = gm_get_backend(ctx) == GM_BACKEND_FAST;
     int64_t lanes = g.outer * g.inner, inner = g.inner, len = g.n;
-    int nt = threads_for(ctx, x->numel * 4);
+    int nt = gm_op_threads(ctx, x->numel * 4);
     (void)nt; /* read only by OpenMP pragmas in some builds */
     float *y = out->data;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -335,7 +318,7 @@ static gm_tensor *lse_impl(gm_ctx *ctx, gm_op op, int kind, gm_tensor *x, int ax
     gm_node *node = gm_op_record(ctx, op, lse_backward, out, 1, x);
     if (node) {
         node->i[0] = g.outer; node->i[1] = g.n; node->i[2] = g.inner; node->i[3] = kind;
-        node->saved = copy; /* x's contiguous copy when x was strided (logsumexp backward reads x) */
+        node->cptr = xd; /* x contiguous (its data or an arena copy): logsumexp backward reads x */
     }
     return gm_op_end(ctx, op, out);
 }

@@ -36,25 +36,13 @@ static void cstrides(int ndim, const int64_t *shape, int64_t *cs) {
     }
 }
 
-/* x's elements contiguous: x->data, or an arena copy. */
-static const float *contig_in(gm_ctx *ctx, const gm_tensor *x) {
-    if (gm_is_contiguous(x)) return x->data;
-    float *c = gm_arena_alloc(ctx, (size_t)(x->numel ? x->numel : 1) * sizeof(float));
-    if (c) gm_copy_to(x, c);
-    return c;
-}
-
-static int threads_for(gm_ctx *ctx, int64_t work) {
-    return gm_get_backend(ctx) == GM_BACKEND_FAST ? gm_par_threads(work) : 1;
-}
-
 /* Backward of reshape (both forms) and contiguous: same row-major order. */
 static void flat_backward(gm_ctx *ctx, gm_node *n) {
     float *gx = gm_grad_buf(ctx, n->in[0]);
     if (!gx) return;
     const float *gy = n->out->grad;
     int64_t N = n->out->numel;
-    int nt = threads_for(ctx, N);
+    int nt = gm_op_threads(ctx, N);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t k = 0; k < N; k++) gx[k] += gy[k];
@@ -130,7 +118,7 @@ static void view_backward(gm_ctx *ctx, gm_node *n) {
     const gm_tensor *y = n->out;
     const int64_t *gs = n->i, *s = y->shape;
     const float *gy = y->grad;
-    int nt = threads_for(ctx, y->numel);
+    int nt = gm_op_threads(ctx, y->numel);
     (void)nt; /* read only by OpenMP pragmas in some builds */
     gx += n->i[4];
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -217,7 +205,7 @@ static void concat_backward(gm_ctx *ctx, gm_node *n) {
         int64_t len = xs[k]->shape[n->i[1]] * inner;
         float *gx = gm_grad_buf(ctx, xs[k]);
         if (gx) {
-            int nt = threads_for(ctx, outer * len);
+            int nt = gm_op_threads(ctx, outer * len);
             (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
             for (int64_t o = 0; o < outer; o++)
@@ -258,7 +246,7 @@ gm_tensor *gm_concat(gm_ctx *ctx, int n, gm_tensor *const *xs, int axis) {
     int64_t row = total * inner, off = 0;
     for (int k = 0; k < n; k++) {
         int64_t len = xs[k]->shape[a] * inner;
-        const float *xd = contig_in(ctx, xs[k]);
+        const float *xd = gm_contig(ctx, xs[k]);
         if (!xd) return NULL;
         for (int64_t o = 0; o < outer && len > 0; o++) memcpy(out->data + o * row + off, xd + o * len, (size_t)len * sizeof(float));
         off += len;
@@ -291,7 +279,7 @@ static void index_backward(gm_ctx *ctx, gm_node *n) {
     const float *gy = n->out->grad; /* (outer, cnt, inner) */
     /* tasks = (outer slice, column chunk): disjoint gradient elements; ids summed in order */
     int64_t CH = 256, nch = (inner + CH - 1) / CH, tasks = outer * nch;
-    int nt = threads_for(ctx, outer * cnt * inner);
+    int nt = gm_op_threads(ctx, outer * cnt * inner);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t t = 0; t < tasks; t++) {
@@ -325,10 +313,10 @@ static gm_tensor *index_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, int a, const i
     shape[a] = n;
     for (int d = 0; d < a; d++) outer *= shape[d];
     for (int d = a + 1; d < x->ndim; d++) inner *= shape[d];
-    const float *xd = contig_in(ctx, x);
+    const float *xd = gm_contig(ctx, x);
     gm_tensor *out = xd ? gm_op_out(ctx, x->ndim, shape) : NULL;
     if (!out) return NULL;
-    int nt = threads_for(ctx, outer * n * inner);
+    int nt = gm_op_threads(ctx, outer * n * inner);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < outer * n; r++) {
@@ -372,7 +360,7 @@ static void gather_backward(gm_ctx *ctx, gm_node *n) {
     cstrides(x->ndim, x->shape, cs);
     const float *gy = y->grad;
     /* different i0 touch disjoint gradient elements unless the gather axis is 0 */
-    int nt = ax == 0 ? 1 : threads_for(ctx, y->numel);
+    int nt = ax == 0 ? 1 : gm_op_threads(ctx, y->numel);
     (void)nt; /* read only by OpenMP pragmas in some builds */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i0 = 0; i0 < s[0]; i0++) {

@@ -12,9 +12,12 @@ int gm_check_arrays(const char *what, const float *got, const float *want, long 
     long bad = -1;
     for (long i = 0; i < n; i++) {
         double g = got[i], w = want[i], err = fabs(g - w) - (atol + rtol * fabs(w));
-        if (isnan(g) != isnan(w) || (!isnan(w) && err > 0)) {
+        /* NaN must match NaN, and an infinity must match the same infinity
+         * exactly (inf - inf and inf * rtol make the tolerance test meaningless). */
+        int hard = isnan(g) != isnan(w) || ((isinf(g) || isinf(w)) && !(isnan(g) && isnan(w)) && g != w);
+        if (hard) { bad = i; break; }
+        if (!isnan(w) && !isinf(w) && err > 0) {
             if (bad < 0 || err > worst) { worst = err; bad = i; }
-            if (isnan(g) != isnan(w)) { bad = i; break; }
         }
     }
     if (bad < 0) { gm_test_passed++; return 1; }
