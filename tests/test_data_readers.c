@@ -299,6 +299,30 @@ static void test_npy(void) {
         n = make_npy(b, 1, bad[k].dict, f, sizeof f);
         CHECK_ERR(gm_read_npy_mem(b, n, "bad.npy", &a), GM_ERR_FORMAT, bad[k].msg);
     }
+    /* regression: with 0 rows the other dims are not bounded by the data, so D was
+     * an unchecked product (1e14 accepted as D; 4 dims overflowed int64) */
+    n = make_npy(b, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000000), }", f, 0);
+    CHECK_ERR(gm_dataset_from_npy(write_bytes("wide.npy", b, n), NULL, NULL, &ds), GM_ERR_FORMAT,
+              "wide.npy: rows of more than 2147483648 values are not supported");
+    CHECK(ds.x == NULL && ds.d == 0, "nothing returned on error");
+    n = make_npy(b, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000000, 100000000000000, 100000000000000), }",
+                 f, 0);
+    CHECK_ERR(gm_dataset_from_npy(write_bytes("wide4.npy", b, n), NULL, NULL, &ds), GM_ERR_FORMAT,
+              "wide4.npy: rows of more than 2147483648 values are not supported");
+    n = make_npy(b, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3, 2), }", f, 0);
+    CHECK(gm_dataset_from_npy(write_bytes("empty3.npy", b, n), NULL, NULL, &ds) == GM_OK && ds.n == 0 && ds.d == 6 &&
+              ds.h == 3 && ds.w == 2, "0-row images: %s", gm_last_error());
+    gm_dataset_free(&ds);
+}
+
+/* regression: a directory "read" as a file gave "larger than the 4294967296-byte limit" (ext4 reports a
+ * huge size for directories) or a bare read error */
+static void test_not_a_file(void) {
+    gm_dataset ds;
+    CHECK_ERR(gm_read_amat(gm_test_tmpdir(), NULL, &ds), GM_ERR_IO, "not a regular file");
+    CHECK_ERR(gm_read_csv(gm_test_tmpdir(), NULL, &ds), GM_ERR_IO, "not a regular file");
+    gm_npy a;
+    CHECK_ERR(gm_read_npy(gm_test_tmpdir(), &a), GM_ERR_IO, "not a regular file");
 }
 
 /* ==== csv ==== */
@@ -358,5 +382,6 @@ int main(void) {
     test_idx();
     test_npy();
     test_csv();
+    test_not_a_file();
     TEST_MAIN_END();
 }

@@ -120,6 +120,17 @@ static void test_raw_and_errors(void) {
     o.scale = 9000; /* 18004 pixels wide */
     CHECK(gm_png_write_grid(tmp_path("e.png"), x, 1, 1, 2, 2, &o) == GM_ERR_ARG && strstr(gm_last_error(), "limit"),
           "too large: %s", gm_last_error());
+    /* regression: cells of 2^60 pixels times 16 columns overflowed int64 before the size check */
+    o = gm_png_grid_defaults();
+    o.cols = 16;
+    o.scale = 1 << 30;
+    CHECK(gm_png_write_grid(tmp_path("e.png"), x, 1, 1, 1 << 30, 1 << 30, &o) == GM_ERR_ARG &&
+              strstr(gm_last_error(), "limit of 16384"),
+          "huge cells: %s", gm_last_error());
+    o = gm_png_grid_defaults();
+    o.cols = 1 << 30;
+    CHECK(gm_png_write_grid(tmp_path("e.png"), x, 1, 1, 1, 1, &o) == GM_ERR_ARG && strstr(gm_last_error(), "limit"),
+          "huge column count: %s", gm_last_error());
     char missing[4300];
     snprintf(missing, sizeof missing, "%s/no/dir/x.png", gm_test_tmpdir());
     CHECK(gm_png_write(missing, px, 3, 2, 1) == GM_ERR_IO && strstr(gm_last_error(), "no/dir/x.png"), "missing dir: %s",

@@ -112,7 +112,8 @@ void gm_npy_free(gm_npy *a);
 
 /* A split from .npy files: x of shape (N,), (N, D), (N, H, W) -> c=1, or
  * (N, C, H, W); y_path (may be NULL) a 1-D integer array (u1 or i8) of length
- * N. uint8 x is scaled to [0,1] unless opts->raw. */
+ * N. uint8 x is scaled to [0,1] unless opts->raw. D (the product of the
+ * dims after N) must be in [1, 2^31], also when N = 0. */
 gm_status gm_dataset_from_npy(const char *x_path, const char *y_path, const gm_read_opts *opts, gm_dataset *out);
 
 /* CSV of numbers: comma-separated, optional header row (auto-detected when

@@ -46,6 +46,15 @@ void gm_data_set_name(gm_dataset *ds, const char *name);
  * if the whole token is a number, 0 otherwise (too long, junk, empty). */
 int gm_data_parse_number(const char *s, const char *e, double *v);
 
+/* splitmix64 finalizer: derives independent rng seeds from (seed, epoch)
+ * in the loader's shuffling and in dynamic binarization. */
+static inline uint64_t gm_data_mix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 /* Format parsers over plain bytes (name for messages). */
 gm_status gm_data_parse_amat(const uint8_t *p, size_t len, const char *name, const gm_read_opts *opts,
                              gm_dataset *out);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 /* ==== gm_dataset ==== */
@@ -140,6 +141,13 @@ gm_status gm_data_load_file(const char *path, size_t max_bytes, uint8_t **buf, s
     FILE *f = fopen(path, "rb");
     if (!f)
         return gm_error(errno == ENOENT ? GM_ERR_NOTFOUND : GM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    int sterr = fstat(fileno(f), &sb) != 0 ? errno : 0;
+    if (sterr || !S_ISREG(sb.st_mode)) { /* a directory would "read" as a huge or unreadable file */
+        fclose(f);
+        return sterr ? gm_error(GM_ERR_IO, "%s: cannot stat: %s", path, strerror(sterr))
+                     : gm_error(GM_ERR_IO, "%s: not a regular file", path);
+    }
     uint8_t magic[2] = {0, 0};
     size_t nm = fread(magic, 1, 2, f);
     long fsize = -1;

@@ -8,16 +8,9 @@
  * binarization uses gm_binarize_row(seed, epoch, row), also position-free.
  * Not here: prefetching threads or augmentation.
  */
-#include "genmod/data.h"
+#include "data/data_internal.h"
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t mix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 gm_status gm_loader_init(gm_loader *L, const gm_dataset *ds, int64_t batch, const gm_loader_opts *opts) {
     memset(L, 0, sizeof *L);
@@ -48,7 +41,7 @@ void gm_loader_free(gm_loader *L) {
 static void ensure_perm(gm_loader *L) {
     if (!L->perm || L->perm_epoch == L->st.epoch) return;
     gm_rng r;
-    gm_rng_seed(&r, L->st.seed ^ mix64((uint64_t)L->st.epoch), GM_STREAM_DATA);
+    gm_rng_seed(&r, L->st.seed ^ gm_data_mix64((uint64_t)L->st.epoch), GM_STREAM_DATA);
     gm_rng_permutation(&r, L->perm, L->ds->n);
     L->perm_epoch = L->st.epoch;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NPY_MAX_ROW ((int64_t)1 << 31) /* values per row (D) of a dataset */
+
 typedef struct { const uint8_t *p; size_t i, n; const char *name; } hparse;
 
 static void skip_ws(hparse *h) {
@@ -246,7 +248,17 @@ gm_status gm_dataset_from_npy(const char *x_path, const char *y_path, const gm_r
     gm_status st = gm_read_npy(x_path, &a);
     if (st != GM_OK) return st;
     if (a.ndim < 1) { gm_npy_free(&a); return gm_error(GM_ERR_FORMAT, "%s: a 0-D array is not a dataset", xb); }
-    int64_t n = a.shape[0], d = a.ndim == 1 ? 1 : (n > 0 ? a.numel / n : a.shape[1] * a.shape[2] * a.shape[3]);
+    /* d = product of the trailing dims, checked: with n = 0 they are not
+     * bounded by the data size (numel is 0 whatever they are) */
+    int64_t n = a.shape[0], d = 1;
+    for (int k = 1; k < a.ndim && d > 0; k++) {
+        if (a.shape[k] > 0 && d > NPY_MAX_ROW / a.shape[k]) {
+            gm_npy_free(&a);
+            return gm_error(GM_ERR_FORMAT, "%s: rows of more than %lld values are not supported", xb,
+                            (long long)NPY_MAX_ROW);
+        }
+        d *= a.shape[k];
+    }
     if (d < 1) { gm_npy_free(&a); return gm_error(GM_ERR_FORMAT, "%s: rows have no values", xb); }
     if (a.ndim >= 3 && (a.shape[a.ndim - 1] > 65535 || a.shape[a.ndim - 2] > 65535 || a.shape[1] > 65535)) {
         gm_npy_free(&a);

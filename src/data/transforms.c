@@ -5,15 +5,8 @@
  *
  * Not here: anything learned (normalising statistics live with the model).
  */
-#include "genmod/data.h"
+#include "data/data_internal.h"
 #include <math.h>
-
-static uint64_t mix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 void gm_binarize(float *x, int64_t n, gm_rng *r) {
     for (int64_t i = 0; i < n; i++) {
@@ -24,7 +17,7 @@ void gm_binarize(float *x, int64_t n, gm_rng *r) {
 
 void gm_binarize_row(float *x, int64_t d, uint64_t seed, int64_t epoch, int64_t row) {
     gm_rng r;
-    gm_rng_seed(&r, seed ^ mix64((uint64_t)epoch ^ 0x62696E6172697A65ull /* "binarize" */), (uint64_t)row);
+    gm_rng_seed(&r, seed ^ gm_data_mix64((uint64_t)epoch ^ 0x62696E6172697A65ull /* "binarize" */), (uint64_t)row);
     gm_binarize(x, d, &r);
 }
 

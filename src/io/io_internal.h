@@ -45,6 +45,27 @@ gm_status gm_atomic_commit(gm_atomic_file *a);
  * open or a commit (does nothing then). */
 void gm_atomic_abort(gm_atomic_file *a);
 
+/* Length (1..4) of the valid UTF-8 sequence at s (avail >= 1 bytes there),
+ * 0 if invalid: bad lead or continuation byte, truncated, overlong form,
+ * surrogate, above U+10FFFF. Shared by the JSON parser and writer. */
+static inline int gm_utf8_seq_len(const unsigned char *s, size_t avail) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int len;
+    unsigned cp, min;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    if (avail < (size_t)len) return 0;
+    for (int k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
 /* Little-endian loads/stores (any alignment). */
 static inline uint64_t gm_load_le64(const uint8_t *p) {
     uint64_t v = 0;

@@ -94,24 +94,6 @@ static int read_hex4(parser *p, size_t at, unsigned *out) {
     return 1;
 }
 
-/* Length of the valid UTF-8 sequence at p->t[i] (2..4), or 0 if invalid. */
-static int utf8_len(const unsigned char *s, size_t avail) {
-    unsigned c = s[0];
-    int len;
-    unsigned min, cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (avail < (size_t)len) return 0;
-    for (int k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
 static size_t put_utf8(char *dst, unsigned cp) {
     unsigned char b[4];
     size_t n;
@@ -183,7 +165,7 @@ static int parse_string(parser *p, const char **out, size_t *outlen) {
             p->i++;
             continue;
         }
-        int k = utf8_len(p->t + p->i, p->n - p->i);
+        int k = gm_utf8_seq_len(p->t + p->i, p->n - p->i);
         if (!k) return fail(p, p->i, "invalid UTF-8 in string");
         if (dst) memcpy(dst + len, p->t + p->i, (size_t)k);
         len += (size_t)k;

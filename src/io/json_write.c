@@ -4,6 +4,7 @@
  * JSON. Not a pretty-printer.
  */
 #include "genmod/json.h"
+#include "io/io_internal.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -80,25 +81,6 @@ void gm_jw_end_object(gm_json_writer *w) { close_container(w, 1); }
 void gm_jw_begin_array(gm_json_writer *w) { open_container(w, 0); }
 void gm_jw_end_array(gm_json_writer *w) { close_container(w, 0); }
 
-/* Returns the length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static int utf8_seq(const unsigned char *s, size_t avail) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    int len;
-    unsigned cp, min;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (avail < (size_t)len) return 0;
-    for (int k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
 static void put_escaped(gm_json_writer *w, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     put(w, "\"", 1);
@@ -122,7 +104,7 @@ static void put_escaped(gm_json_writer *w, const char *s, size_t n) {
             run = i;
             continue;
         }
-        int k = utf8_seq(u + i, n - i);
+        int k = gm_utf8_seq_len(u + i, n - i);
         if (!k) { wfail(w, GM_ERR_ARG, "string is not valid UTF-8"); return; }
         i += (size_t)k;
     }

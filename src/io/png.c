@@ -128,11 +128,17 @@ gm_status gm_png_write_grid(const char *path, const float *x, int64_t n, int cha
     if (rows * cols < n)
         return gm_error(GM_ERR_ARG, "%s: a %lld x %lld grid cannot hold %lld images", p, (long long)rows,
                         (long long)cols, (long long)n);
-    int64_t cw = (int64_t)width * o.scale, chh = (int64_t)height * o.scale;
-    int64_t ow = cols * cw + (cols + 1) * o.pad, oh = rows * chh + (rows + 1) * o.pad;
-    if (cw > GM_PNG_MAX_DIM || chh > GM_PNG_MAX_DIM || ow > GM_PNG_MAX_DIM || oh > GM_PNG_MAX_DIM)
-        return gm_error(GM_ERR_ARG, "%s: grid image would be %lld x %lld pixels (limit %d per side)", p, (long long)ow,
-                        (long long)oh, GM_PNG_MAX_DIM);
+    /* every factor is checked against the limit before it is multiplied, so
+     * nothing below can overflow int64 (each product is < 2^31 * 2^31) */
+    int64_t cw = (int64_t)width * o.scale, chh = (int64_t)height * o.scale, ow = 0, oh = 0;
+    if (cw <= GM_PNG_MAX_DIM && chh <= GM_PNG_MAX_DIM && cols <= GM_PNG_MAX_DIM && rows <= GM_PNG_MAX_DIM) {
+        ow = cols * cw + (cols + 1) * o.pad;
+        oh = rows * chh + (rows + 1) * o.pad;
+    }
+    if (cw > GM_PNG_MAX_DIM || chh > GM_PNG_MAX_DIM || cols > GM_PNG_MAX_DIM || rows > GM_PNG_MAX_DIM ||
+        ow > GM_PNG_MAX_DIM || oh > GM_PNG_MAX_DIM)
+        return gm_error(GM_ERR_ARG, "%s: a %lld x %lld grid of %lld x %lld cells is over the limit of %d pixels per side", p,
+                        (long long)rows, (long long)cols, (long long)chh, (long long)cw, GM_PNG_MAX_DIM);
     size_t stride = (size_t)ow * (size_t)channels;
     uint8_t *img = malloc(stride * (size_t)oh);
     if (!img) return gm_error(GM_ERR_NOMEM, "%s: cannot allocate the grid image", p);

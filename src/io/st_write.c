@@ -36,14 +36,15 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-/* 1 if s is valid UTF-8 (checked through the JSON writer). */
+/* 1 if s is valid UTF-8 (what the JSON writer will accept). */
 static int valid_utf8(const char *s) {
-    gm_json_writer w;
-    gm_jw_init(&w);
-    gm_jw_string(&w, s);
-    int ok = w.st == GM_OK;
-    gm_jw_free(&w);
-    return ok;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0, n = strlen(s); i < n;) {
+        int k = gm_utf8_seq_len(u + i, n - i);
+        if (!k) return 0;
+        i += (size_t)k;
+    }
+    return 1;
 }
 
 gm_st_writer *gm_st_writer_new(void) {
