@@ -42,6 +42,12 @@ expect_ok "$GENMOD" sample "$T/a/best.safetensors" -n 10 --seed 6 --out "$T/s3.c
 cmp -s "$T/s1.csv" "$T/s2.csv" && pass "same seed, same samples" || fail "same seed gave different samples"
 cmp -s "$T/s1.csv" "$T/s3.csv" && fail "different seeds gave identical samples" || pass "different seed, different samples"
 
+# outputs honour the umask like any other file (atomic writes must not force a mode)
+(umask 077 && "$GENMOD" sample "$T/a/best.safetensors" -n 2 --out "$T/private.csv") &&
+    [ "$(stat -c %a "$T/private.csv")" = 600 ] && pass "umask 077 respected" || fail "umask not respected: $(stat -c %a "$T/private.csv")"
+(umask 022 && "$GENMOD" sample "$T/a/best.safetensors" -n 2 --out "$T/public.csv") &&
+    [ "$(stat -c %a "$T/public.csv")" = 644 ] && pass "umask 022 respected" || fail "umask 022 gave $(stat -c %a "$T/public.csv")"
+
 # 4. info validates and lists tensors
 expect_ok "$GENMOD" info "$T/a/best.safetensors" && grep -q "model mob" "$T/out" && grep -q "logits" "$T/out" &&
     pass "info on checkpoint" || fail "info output: $(cat "$T/out")"

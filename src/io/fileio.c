@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 gm_status gm_io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len) {
@@ -70,17 +72,29 @@ gm_status gm_atomic_open(gm_atomic_file *a, const char *path) {
         a->path = a->tmp = NULL;
         return gm_error(GM_ERR_NOMEM, "%s: out of memory", path);
     }
-    memcpy(a->tmp, path, n);
-    memcpy(a->tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(a->tmp);
+    /* open(O_EXCL, 0666) rather than mkstemp: the kernel applies the user's
+     * umask, so checkpoints get the same mode as any other file they write. */
+    int fd = -1, e = 0;
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    uint64_t r = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)a;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (r ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)attempt << 32)) * 0x2545F4914F6CDD1Dull;
+        memcpy(a->tmp, path, n);
+        memcpy(a->tmp + n, ".tmp.", 5);
+        for (int k = 0; k < 6; k++) a->tmp[n + 5 + k] = digits[(r >> (6 * k)) % 36];
+        a->tmp[n + 11] = 0;
+        fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        e = errno;
+        if (fd < 0 && e != EEXIST) break;
+    }
     if (fd < 0) {
-        int e = errno;
         free(a->tmp);
         free(a->path);
         a->tmp = a->path = NULL;
         return gm_error(GM_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
     }
-    (void)fchmod(fd, 0644); /* mkstemp gives 0600; best effort */
     a->f = fdopen(fd, "wb");
     if (!a->f) {
         int e = errno;

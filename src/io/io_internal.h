@@ -29,7 +29,7 @@ typedef struct gm_atomic_file {
     gm_status st;   /* first failure */
 } gm_atomic_file;
 
-/* Creates the temp file (mode 0644). GM_ERR_IO naming the path if the
+/* Creates the temp file (mode 0666 minus the umask). GM_ERR_IO naming the path if the
  * directory is missing or not writable. On failure *a needs no cleanup. */
 gm_status gm_atomic_open(gm_atomic_file *a, const char *path);
 
