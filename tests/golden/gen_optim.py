@@ -19,13 +19,13 @@ Schedules (the closed form genmod implements; asserted against torch here):
 
 Dev-time only: needs torch; the C tests never run Python.
 """
-import json
 import math
 import os
-import struct
 import warnings
 
 import torch
+
+from opgen import write_safetensors  # the one hand-written safetensors writer of the generators
 
 STEPS = 5
 SHAPES = {"w1": (4, 5), "b1": (7,), "w2": (3, 8)}
@@ -48,30 +48,6 @@ CONFIGS = [
     ("rmsprop_cm", torch.optim.RMSprop, 0.01,
      {"centered": True, "momentum": 0.9, "weight_decay": 0.01, "alpha": 0.9}, None),
 ]
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """{name: tensor} -> safetensors by hand (8-byte LE header length, JSON, raw LE f32); atomic."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous().cpu()
-        data = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def make_data():

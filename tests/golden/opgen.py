@@ -61,6 +61,8 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(h)
         for b in blobs:
             f.write(b)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
