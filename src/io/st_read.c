@@ -375,26 +375,29 @@ gm_status gm_st_read_f32(const gm_st_reader *r, const char *name, int ndim, cons
     return GM_OK;
 }
 
-gm_status gm_st_read_f32_n(const gm_st_reader *r, const char *name, int64_t n, float *dst) {
-    const gm_st_info *e;
-    gm_status st = lookup(r, name, &e);
+/* Tensor `name` with exactly n elements, to be copied into dst. */
+static gm_status lookup_n(const gm_st_reader *r, const char *name, int64_t n, const void *dst, const gm_st_info **out) {
+    gm_status st = lookup(r, name, out);
     if (st != GM_OK) return st;
     if (!dst && n) return gm_error(GM_ERR_ARG, "%s: tensor '%s': NULL buffer", r->name, name);
-    if (e->numel != n)
+    if ((*out)->numel != n)
         return gm_error(GM_ERR_SHAPE, "%s: tensor '%s' has %lld elements, expected %lld", r->name, name,
-                        (long long)e->numel, (long long)n);
+                        (long long)(*out)->numel, (long long)n);
+    return GM_OK;
+}
+
+gm_status gm_st_read_f32_n(const gm_st_reader *r, const char *name, int64_t n, float *dst) {
+    const gm_st_info *e;
+    gm_status st = lookup_n(r, name, n, dst, &e);
+    if (st != GM_OK) return st;
     convert_f32(e, dst);
     return GM_OK;
 }
 
 gm_status gm_st_read_i64_n(const gm_st_reader *r, const char *name, int64_t n, int64_t *dst) {
     const gm_st_info *e;
-    gm_status st = lookup(r, name, &e);
+    gm_status st = lookup_n(r, name, n, dst, &e);
     if (st != GM_OK) return st;
-    if (!dst && n) return gm_error(GM_ERR_ARG, "%s: tensor '%s': NULL buffer", r->name, name);
-    if (e->numel != n)
-        return gm_error(GM_ERR_SHAPE, "%s: tensor '%s' has %lld elements, expected %lld", r->name, name,
-                        (long long)e->numel, (long long)n);
     if (e->dtype == GM_ST_F8_E5M2 || e->dtype == GM_ST_F8_E4M3 || e->dtype == GM_ST_F16 || e->dtype == GM_ST_BF16 ||
         e->dtype == GM_ST_F32 || e->dtype == GM_ST_F64)
         return gm_error(GM_ERR_FORMAT, "%s: tensor '%s' has dtype %s, an integer dtype is needed", r->name, name,
