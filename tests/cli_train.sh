@@ -35,6 +35,10 @@ grep -q "^valid.amat NLL" "$T/out" && pass "eval --split valid uses --valid-data
 awk -v g="$got" '{ s -= $1 } END { d = s / NR - g; exit !(d < 1e-3 && d > -1e-3) }' "$T/pe.txt" &&
     pass "per-example mean matches" || fail "per-example mean differs from $got"
 
+expect_ok "$GENMOD" eval "$T/a/best.safetensors" --dataset "$T/test.amat" --json &&
+    grep -Eq '^\{"model":"mob","data":"test.amat","n":200,"nll":[0-9.]+,"nll_stderr":[0-9.]+,"logp":"exact"\}$' "$T/out" &&
+    pass "eval --json" || fail "eval --json: $(cat "$T/out")"
+
 # 3. sampling is seeded
 expect_ok "$GENMOD" sample "$T/a/best.safetensors" -n 10 --seed 5 --out "$T/s1.csv"
 expect_ok "$GENMOD" sample "$T/a/best.safetensors" -n 10 --seed 5 --out "$T/s2.csv"

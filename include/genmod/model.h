@@ -54,6 +54,8 @@ gm_status gm_hparams_defaults(gm_config *c, const gm_hparam *specs, int n);
 typedef struct gm_model gm_model;
 
 typedef enum gm_logp_kind { GM_LOGP_EXACT = 0, GM_LOGP_BOUND = 1, GM_LOGP_ESTIMATE = 2 } gm_logp_kind;
+/* "exact", "bound" or "estimate": how a model's log p(x) is to be read. */
+const char *gm_logp_kind_name(gm_logp_kind k);
 
 typedef struct gm_model_def {
     const char *name;

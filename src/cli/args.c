@@ -147,3 +147,23 @@ int cli_config_from_json_file(const char *cmd, const char *path, gm_config *cfg)
     gm_json_free(doc);
     return rc;
 }
+
+void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
+                  const char *logp) {
+    gm_json_writer w;
+    gm_jw_init(&w);
+    gm_jw_begin_object(&w);
+    if (kind) gm_jw_kv_string(&w, "kind", kind);
+    gm_jw_kv_string(&w, "model", model);
+    gm_jw_kv_string(&w, "data", data);
+    gm_jw_kv_int(&w, "n", n);
+    gm_jw_kv_number(&w, "nll", nll);
+    gm_jw_kv_number(&w, "nll_stderr", se);
+    gm_jw_kv_string(&w, "logp", logp);
+    gm_jw_end_object(&w);
+    char *out = NULL;
+    size_t len = 0;
+    if (gm_jw_finish(&w, &out, &len) == GM_OK) fprintf(f, "%s\n", out);
+    else fprintf(stderr, "genmod: could not write a JSON record: %s\n", gm_last_error());
+    free(out);
+}

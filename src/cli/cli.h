@@ -70,6 +70,11 @@ struct gm_png_grid_opts;
 int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m,
                       const struct gm_png_grid_opts *grid);
 
+/* Writes one JSON line {"kind":KIND,"model":..,"data":..,"n":..,"nll":..,"nll_stderr":..,"logp":..}
+ * (kind omitted when NULL) to f, with every string escaped. */
+void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
+                  const char *logp);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

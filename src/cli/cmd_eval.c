@@ -99,10 +99,9 @@ int cmd_eval(int argc, char **argv) {
     } else if (gm_evaluate_nll(m, &d, gm_config_int(&a.cfg, "batch", 1000), &nll, &se, lp) != GM_OK) {
         rc = cli_fail_lib("eval");
     } else {
-        const char *kind = m->def->logp_kind == GM_LOGP_EXACT ? "exact" : m->def->logp_kind == GM_LOGP_BOUND ? "bound" : "estimate";
+        const char *kind = gm_logp_kind_name(m->def->logp_kind);
         if (json)
-            printf("{\"model\":\"%s\",\"data\":\"%s\",\"n\":%lld,\"nll\":%.6f,\"nll_stderr\":%.6f,\"logp\":\"%s\"}\n", m->def->name,
-                   d.name, (long long)d.n, nll, se, kind);
+            cli_json_nll(stdout, NULL, m->def->name, d.name, d.n, nll, se, kind);
         else
             printf("%s NLL %.4f ± %.4f nats (%lld examples, %s log-likelihood, model %s)\n", d.name, nll, se, (long long)d.n, kind,
                    m->def->name);

@@ -17,8 +17,8 @@ int cmd_models(int argc, char **argv) {
     }
     for (int i = 0; i < gm_model_count(); i++) {
         const gm_model_def *d = gm_model_at(i);
-        const char *kind = d->logp_kind == GM_LOGP_EXACT ? "exact log p" : d->logp_kind == GM_LOGP_BOUND ? "bound on log p" : "estimate of log p";
-        printf("%-12s %s [%s%s]\n", d->name, d->summary, kind, d->binary_data ? ", binary data" : "");
+        printf("%-12s %s [log p: %s%s]\n", d->name, d->summary, gm_logp_kind_name(d->logp_kind),
+               d->binary_data ? "; binary data" : "");
         if (verbose) cli_print_hparams(stdout, d->hparams, d->n_hparams);
     }
     return 0;

@@ -192,14 +192,13 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
         if (gm_evaluate_nll(best, test, gm_config_int(cfg, "eval-batch", 1000), &nll, &se, NULL) != GM_OK) {
             rc = cli_fail_lib("train");
         } else {
-            const char *kind = best->def->logp_kind == GM_LOGP_EXACT ? "exact" : best->def->logp_kind == GM_LOGP_BOUND ? "bound" : "estimate";
+            const char *kind = gm_logp_kind_name(best->def->logp_kind);
             printf("test NLL %.4f ± %.4f nats (%lld examples of %s, %s log-likelihood, checkpoint %s)\n", nll, se,
                    (long long)test->n, test->name, kind, path);
             snprintf(path, sizeof path, "%s/metrics.jsonl", run);
             FILE *f = fopen(path, "a");
             if (f) {
-                fprintf(f, "{\"kind\":\"test\",\"nll\":%.6f,\"nll_stderr\":%.6f,\"n\":%lld,\"split\":\"%s\",\"logp\":\"%s\"}\n", nll,
-                        se, (long long)test->n, test->name, kind);
+                cli_json_nll(f, "test", best->def->name, test->name, test->n, nll, se, kind);
                 fclose(f);
             }
         }

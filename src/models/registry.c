@@ -112,3 +112,7 @@ gm_status gm_model_check_data(const gm_model *m, const float *x, int64_t B, cons
     }
     return GM_OK;
 }
+
+const char *gm_logp_kind_name(gm_logp_kind k) {
+    return k == GM_LOGP_EXACT ? "exact" : k == GM_LOGP_BOUND ? "bound" : "estimate";
+}
