@@ -56,6 +56,21 @@ int main(void) {
     sweep("tanh near 0.625", gm_vtanh, ref_tanh, 0.62, 0.63, 100001, 3e-7);
     sweep("sigmoid", gm_vsigmoid, ref_sigmoid, -110.0, 110.0, 2000003, 4e-7);
 
+    /* dot product against a double sum, every length 0..70 (body, tails) */
+    {
+        float a[70], b[70];
+        for (int k = 0; k < 70; k++) { a[k] = sinf(0.37f * (float)k) * 3.0f; b[k] = cosf(0.11f * (float)k) - 0.2f; }
+        double worst = 0;
+        for (int n = 0; n <= 70; n++) {
+            double ref = 0, mag = 0;
+            for (int k = 0; k < n; k++) { ref += (double)a[k] * b[k]; mag += fabs((double)a[k] * b[k]); }
+            double err = fabs(gm_vdot(a, b, n) - ref) / (mag > 1 ? mag : 1);
+            worst = err > worst ? err : worst;
+        }
+        CHECK(worst < 1e-6, "vdot within 1e-6 of the double sum (relative to Σ|a·b|), n = 0..70");
+        CHECK(gm_vdot(a, b, 0) == 0.0f, "vdot of empty arrays is 0");
+    }
+
     /* special values */
     CHECK(one(gm_vexp, 0.0f) == 1.0f, "exp(0)");
     CHECK(isinf(one(gm_vexp, INFINITY)) && one(gm_vexp, INFINITY) > 0, "exp(inf)");

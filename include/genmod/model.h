@@ -79,6 +79,17 @@ typedef struct gm_model_def {
     /* Optional (may be NULL): data-dependent initialisation from the first n
      * training rows x (n, D), called once after init on a fresh model. */
     gm_status (*init_data)(gm_model *m, const float *x, int64_t n, gm_rng *rng);
+    /* Optional: draws n samples of the unobserved dimensions given observed
+     * ones. obs (n, D) holds the observed values (other entries are ignored),
+     * obs_mask (D) is 1 for observed dimensions; observed values are copied to
+     * out (n, D). GM_ERR_ARG (with the reason) when the model cannot condition
+     * on that set of dimensions. */
+    gm_status (*sample_cond)(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, const float *obs,
+                             const unsigned char *obs_mask, float *out);
+    /* Optional: how many masks/orderings log_prob averages over (1 if NULL). */
+    int (*n_masks)(gm_model *m);
+    /* Family-private interface (e.g. the autoregressive samplers); opaque here. */
+    const void *family_ops;
 } gm_model_def;
 
 struct gm_model {

@@ -48,6 +48,8 @@ typedef enum gm_op {
     /* losses and log-densities (src/ops/loss.c) */
     GM_OP_BCE_LOGITS = 80, GM_OP_MSE = 81, GM_OP_CROSS_ENTROPY = 82,
     GM_OP_GAUSSIAN_LOGP = 83, GM_OP_LOGISTIC_LOGP = 84, GM_OP_BERNOULLI_LOGP = 85,
+    /* autoregressive layers (src/ops/nade.c) */
+    GM_OP_NADE = 86,
     GM_OP_COUNT = 90
 } gm_op;
 
@@ -151,6 +153,16 @@ gm_tensor *gm_gaussian_log_prob(gm_ctx *ctx, gm_tensor *x, gm_tensor *mean, gm_t
 gm_tensor *gm_logistic_log_prob(gm_ctx *ctx, gm_tensor *x, gm_tensor *loc, gm_tensor *log_scale);
 /* x*log σ(l) + (1-x)*log σ(-l) = -bce(l, x); x constant. */
 gm_tensor *gm_bernoulli_log_prob(gm_ctx *ctx, gm_tensor *x, gm_tensor *logits);
+
+/* ---- autoregressive layers ---- */
+/* NADE conditionals in O(B·D·H) time and O(B·H) extra memory: for each row,
+ * a = c; for k in 0..D-1: d = order[k]; out[d] = b[d] + V[d]·σ(a); a += W[d]·x[d].
+ * x (B,D) constant (no gradient), W (D,H), c (H), V (D,H), b (D); order a
+ * permutation of 0..D-1 (checked). Returns the logits (B,D), column d being
+ * the logit of p(x_d = 1 | x before d in the order). The backward
+ * recomputes the hidden states in blocks instead of storing (D,B,H). */
+gm_tensor *gm_nade_logits(gm_ctx *ctx, gm_tensor *x, gm_tensor *W, gm_tensor *c, gm_tensor *V, gm_tensor *b,
+                          const int64_t *order);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,7 @@ static const char *const g_op_names[GM_OP_COUNT] = {
     [GM_OP_BCE_LOGITS] = "bce_with_logits", [GM_OP_MSE] = "mse", [GM_OP_CROSS_ENTROPY] = "cross_entropy",
     [GM_OP_GAUSSIAN_LOGP] = "gaussian_log_prob", [GM_OP_LOGISTIC_LOGP] = "logistic_log_prob",
     [GM_OP_BERNOULLI_LOGP] = "bernoulli_log_prob",
+    [GM_OP_NADE] = "nade_logits",
 };
 
 const char *gm_op_name(gm_op op) {

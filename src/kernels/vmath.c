@@ -87,6 +87,20 @@ static inline __m256 v_sigmoid(__m256 x) {
 void gm_vexp(const float *x, float *y, int64_t n) { VMATH_LOOP(v_exp) }
 void gm_vtanh(const float *x, float *y, int64_t n) { VMATH_LOOP(v_tanh) }
 void gm_vsigmoid(const float *x, float *y, int64_t n) { VMATH_LOOP(v_sigmoid) }
+float gm_vdot(const float *a, const float *b, int64_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    float lane[8];
+    _mm256_storeu_ps(lane, _mm256_add_ps(acc0, acc1));
+    float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
 const char *gm_vmath_isa(void) { return "avx2+fma"; }
 
 #else /* portable fallback: libm */
@@ -102,6 +116,15 @@ void gm_vsigmoid(const float *x, float *y, int64_t n) {
         float e = expf(-fabsf(x[i])), s = 1.0f / (1.0f + e);
         y[i] = x[i] >= 0 ? s : e * s;
     }
+}
+float gm_vdot(const float *a, const float *b, int64_t n) {
+    float lane[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) lane[l] += a[i + l] * b[i + l];
+    float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
 }
 const char *gm_vmath_isa(void) { return "scalar"; }
 #endif

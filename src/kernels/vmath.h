@@ -10,6 +10,7 @@
  * array length or the thread split), so outputs are deterministic.
  * Single-threaded: callers split large arrays across threads themselves.
  * In place (y == x) is allowed; other overlaps are not.
+ * gm_vdot is the dot product the NADE/MADE kernels share.
  * What this is not: a general libm (no log, erf, ...) or a fast-math mode.
  */
 #ifndef GENMOD_VMATH_H
@@ -22,6 +23,9 @@ void gm_vexp(const float *x, float *y, int64_t n);
 void gm_vtanh(const float *x, float *y, int64_t n);
 /* y[i] = 1 / (1 + exp(-x[i])), computed stably for both signs. */
 void gm_vsigmoid(const float *x, float *y, int64_t n);
+/* Σ a[i]·b[i] for i in [0, n), summed in a fixed order (8 partial sums in
+ * lanes, then a fixed tree): the result depends only on the inputs and n. */
+float gm_vdot(const float *a, const float *b, int64_t n);
 /* "avx2+fma" or "scalar": which code path this build uses. */
 const char *gm_vmath_isa(void);
 #endif

@@ -11,6 +11,9 @@
 
 extern const gm_model_def gm_model_def_bernoulli; /* bernoulli.c: independent Bernoulli per dimension */
 extern const gm_model_def gm_model_def_mob;       /* mob.c: mixture of Bernoulli products */
+extern const gm_model_def gm_model_def_fvsbn;     /* fvsbn.c: fully visible sigmoid belief net */
+extern const gm_model_def gm_model_def_nade;      /* nade.c: NADE */
+extern const gm_model_def gm_model_def_made;      /* made.c: MADE */
 
 /* Rows of x processed per chunk by no-grad log_prob graphs (bounds the arena). */
 #define GM_MODEL_LOGP_CHUNK 1000

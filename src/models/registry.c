@@ -15,6 +15,9 @@
 static const gm_model_def *const g_defs[] = {
     &gm_model_def_bernoulli,
     &gm_model_def_mob,
+    &gm_model_def_fvsbn,
+    &gm_model_def_nade,
+    &gm_model_def_made,
 };
 #define N_DEFS ((int)(sizeof g_defs / sizeof g_defs[0]))
 
