@@ -149,7 +149,7 @@ int cli_config_from_json_file(const char *cmd, const char *path, gm_config *cfg)
 }
 
 void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
-                  const char *logp) {
+                  const char *logp, int masks) {
     gm_json_writer w;
     gm_jw_init(&w);
     gm_jw_begin_object(&w);
@@ -160,6 +160,7 @@ void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data
     gm_jw_kv_number(&w, "nll", nll);
     gm_jw_kv_number(&w, "nll_stderr", se);
     gm_jw_kv_string(&w, "logp", logp);
+    if (masks > 0) gm_jw_kv_int(&w, "masks", masks);
     gm_jw_end_object(&w);
     char *out = NULL;
     size_t len = 0;

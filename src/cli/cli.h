@@ -73,7 +73,7 @@ int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t
 /* Writes one JSON line {"kind":KIND,"model":..,"data":..,"n":..,"nll":..,"nll_stderr":..,"logp":..}
  * (kind omitted when NULL) to f, with every string escaped. */
 void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
-                  const char *logp);
+                  const char *logp, int masks);
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

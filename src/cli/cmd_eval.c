@@ -100,11 +100,15 @@ int cmd_eval(int argc, char **argv) {
         rc = cli_fail_lib("eval");
     } else {
         const char *kind = gm_logp_kind_name(m->def->logp_kind);
-        if (json)
-            cli_json_nll(stdout, NULL, m->def->name, d.name, d.n, nll, se, kind);
-        else
-            printf("%s NLL %.4f ± %.4f nats (%lld examples, %s log-likelihood, model %s)\n", d.name, nll, se, (long long)d.n, kind,
+        int masks = m->def->n_masks ? m->def->n_masks(m) : 1;
+        if (json) {
+            cli_json_nll(stdout, NULL, m->def->name, d.name, d.n, nll, se, kind, m->def->n_masks ? masks : 0);
+        } else {
+            printf("%s NLL %.4f ± %.4f nats (%lld examples, %s log-likelihood, model %s", d.name, nll, se, (long long)d.n, kind,
                    m->def->name);
+            if (m->def->n_masks) printf(", %d mask%s averaged", masks, masks == 1 ? "" : "s");
+            printf(")\n");
+        }
         if (pe && *pe) rc = write_per_example(pe, lp, d.n);
     }
     free(lp);

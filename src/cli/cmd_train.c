@@ -193,12 +193,15 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
             rc = cli_fail_lib("train");
         } else {
             const char *kind = gm_logp_kind_name(best->def->logp_kind);
-            printf("test NLL %.4f ± %.4f nats (%lld examples of %s, %s log-likelihood, checkpoint %s)\n", nll, se,
-                   (long long)test->n, test->name, kind, path);
+            char masks[40] = "";
+            if (best->def->n_masks) snprintf(masks, sizeof masks, ", %d masks averaged", best->def->n_masks(best));
+            printf("test NLL %.4f ± %.4f nats (%lld examples of %s, %s log-likelihood%s, checkpoint %s)\n", nll, se,
+                   (long long)test->n, test->name, kind, masks, path);
             snprintf(path, sizeof path, "%s/metrics.jsonl", run);
             FILE *f = fopen(path, "a");
             if (f) {
-                cli_json_nll(f, "test", best->def->name, test->name, test->n, nll, se, kind);
+                cli_json_nll(f, "test", best->def->name, test->name, test->n, nll, se, kind,
+                             best->def->n_masks ? best->def->n_masks(best) : 0);
                 fclose(f);
             }
         }
@@ -258,6 +261,16 @@ int cmd_train(int argc, char **argv) {
     gm_model *m = NULL;
     gm_rng rng;
     gm_rng_seed(&rng, (uint64_t)gm_config_int(&cfg, "seed", 1), GM_STREAM_INIT);
+    /* --binarize auto is resolved here and stored resolved in the checkpoint:
+     * "fixed" when a binary model gets grey-level training data, else "none",
+     * so `genmod eval` later rejects grey data fed to a model trained on
+     * binary data instead of binarizing it silently. */
+    const char *bmode = gm_config_get(&cfg, "binarize");
+    if (!resume && (!bmode || !strcmp(bmode, "auto"))) {
+        int grey = 0;
+        for (int64_t i = 0; i < tr.n * tr.d && !grey; i++) grey = tr.x[i] != 0.0f && tr.x[i] != 1.0f;
+        gm_config_set(&cfg, "binarize", def->binary_data && grey ? "fixed" : "none");
+    }
     if (gm_prepare_data(def, &cfg, &tr, &dynamic) != GM_OK || (has_va && gm_prepare_data(def, &cfg, &va, NULL) != GM_OK) ||
         (has_te && gm_prepare_data(def, &cfg, &te, NULL) != GM_OK))
         rc = cli_fail_lib("train");

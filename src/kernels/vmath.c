@@ -101,6 +101,13 @@ float gm_vdot(const float *a, const float *b, int64_t n) {
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
+void gm_vaxpy(float a, const float *x, float *y, int64_t n) {
+    __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+}
 const char *gm_vmath_isa(void) { return "avx2+fma"; }
 
 #else /* portable fallback: libm */
@@ -125,6 +132,9 @@ float gm_vdot(const float *a, const float *b, int64_t n) {
     float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
     for (; i < n; i++) s += a[i] * b[i];
     return s;
+}
+void gm_vaxpy(float a, const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 const char *gm_vmath_isa(void) { return "scalar"; }
 #endif

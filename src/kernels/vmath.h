@@ -26,6 +26,8 @@ void gm_vsigmoid(const float *x, float *y, int64_t n);
 /* Σ a[i]·b[i] for i in [0, n), summed in a fixed order (8 partial sums in
  * lanes, then a fixed tree): the result depends only on the inputs and n. */
 float gm_vdot(const float *a, const float *b, int64_t n);
+/* y[i] += a·x[i] for i in [0, n) (x and y must not overlap). */
+void gm_vaxpy(float a, const float *x, float *y, int64_t n);
 /* "avx2+fma" or "scalar": which code path this build uses. */
 const char *gm_vmath_isa(void);
 #endif

@@ -225,9 +225,9 @@ gm_status gm_ar_sample_cond(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, co
     }
     if (st == GM_OK && !usable)
         st = gm_error(GM_ERR_ARG,
-                      "sample: the observed dimensions do not come first in the model's ordering%s; train with "
+                      "%s: the observed dimensions do not come first in the model's ordering%s; train with "
                       "an --order that lists them first",
-                      K > 1 ? " (in none of its mask sets)" : "");
+                      m->def->name, K > 1 ? " (in none of its mask sets)" : "");
     /* copy observations; per-set log p of the observed prefix */
     if (st == GM_OK && obs_mask) {
         for (int64_t i = 0; i < n * D; i++) out[i] = obs_mask[i % D] ? obs[i] : 0.0f;
