@@ -344,6 +344,70 @@ static void test_nade_naive(gm_ctx *ctx) {
     gm_model_free(m);
 }
 
+/* Golden log p and gradients from PyTorch (tests/golden/gen_ar.py, float64
+ * reference): parameters and buffers are loaded by name from the file. */
+static void test_golden(gm_ctx *ctx) {
+    gm_golden *g = gm_golden_open(gm_test_src_path("tests/golden/ar_models.safetensors"));
+    CHECK(g != NULL, "open ar_models.safetensors: %s", gm_last_error());
+    if (!g) return;
+    struct { const char *prefix; model_spec spec; int set, K; } cases[] = {
+        {"fvsbn.", {"fvsbn", "fvsbn", {{"order", "natural"}}}, 0, 1},
+        {"nade.", {"nade", "nade", {{"hidden", "4"}}}, 0, 1},
+        {"made1.", {"made1", "made", {{"hidden", "6"}, {"direct", "1"}}}, 0, 1},
+        {"made2.", {"made2", "made", {{"hidden", "6,5"}, {"masks", "3"}}}, 1, 3},
+    };
+    const int D = 7, B = 5;
+    for (int c = 0; c < 4; c++) {
+        gm_model *m = make(&cases[c].spec, D, 1);
+        if (!m) continue;
+        char name[128];
+        int loaded = 1;
+        for (int i = 0; i < m->params.count; i++) {
+            snprintf(name, sizeof name, "%s%s", cases[c].prefix, m->params.entries[i].name);
+            loaded &= gm_golden_read(g, name, gm_params_get(&m->params, i)->data, m->params.entries[i].numel);
+        }
+        CHECK(loaded, "%s: every parameter and buffer is in the golden file", cases[c].prefix);
+        float x[35], want[15];
+        double lp[5];
+        snprintf(name, sizeof name, "%sx", cases[c].prefix);
+        CHECK(gm_golden_read(g, name, x, B * D), "%s", name);
+        snprintf(name, sizeof name, "%slogp", cases[c].prefix);
+        CHECK(gm_golden_read(g, name, want, B), "%s", name);
+        CHECK(m->def->log_prob(m, ctx, x, B, lp) == GM_OK, "log_prob");
+        float got[15];
+        for (int i = 0; i < B; i++) got[i] = (float)lp[i];
+        CHECK_ARRAYS(cases[c].prefix, got, want, B, 1e-5, 1e-5);
+        if (cases[c].K > 1) { /* every mask set on its own */
+            snprintf(name, sizeof name, "%slogp_k", cases[c].prefix);
+            CHECK(gm_golden_read(g, name, want, cases[c].K * B), "%s", name);
+            for (int k = 0; k < cases[c].K; k++) {
+                gm_ar_log_prob_set(m, ctx, k, x, B, lp);
+                for (int i = 0; i < B; i++) got[k * B + i] = (float)lp[i];
+            }
+            CHECK_ARRAYS("per mask set log p", got, want, cases[c].K * B, 1e-5, 1e-5);
+        }
+        /* gradients of -mean log p (mask set `set`) */
+        gm_ctx_reset(ctx);
+        gm_params_zero_grad(&m->params);
+        int64_t shape[2] = {B, D};
+        gm_tensor *xt = gm_from_data(ctx, 2, shape, x);
+        gm_tensor *lg = gm_ar_ops_of(m)->logits_t(m, ctx, cases[c].set, xt);
+        gm_tensor *loss = gm_neg(ctx, gm_mean(ctx, gm_sum(ctx, gm_bernoulli_log_prob(ctx, xt, lg), 1, 0), GM_ALL_AXES, 0));
+        CHECK(loss && gm_backward(ctx, loss) == GM_OK, "backward: %s", gm_ctx_error(ctx));
+        for (int i = 0; i < m->params.count && loss; i++) {
+            if (!m->params.entries[i].trainable) continue;
+            int64_t n = m->params.entries[i].numel;
+            float *want_g = malloc(sizeof(float) * (size_t)n);
+            snprintf(name, sizeof name, "%sgrad.%s", cases[c].prefix, m->params.entries[i].name);
+            CHECK(gm_golden_read(g, name, want_g, n), "%s", name);
+            CHECK_ARRAYS(name, gm_params_get(&m->params, i)->grad, want_g, n, 1e-5, 1e-4);
+            free(want_g);
+        }
+        gm_model_free(m);
+    }
+    gm_golden_close(g);
+}
+
 int main(void) {
     gm_ctx *ctx = gm_ctx_new(0);
     test_normalisation(ctx);
@@ -351,6 +415,7 @@ int main(void) {
     test_sampling(ctx);
     test_fast_equals_naive(ctx);
     test_nade_naive(ctx);
+    test_golden(ctx);
     gm_ctx_free(ctx);
     TEST_MAIN_END();
 }
