@@ -194,7 +194,10 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
         } else {
             const char *kind = gm_logp_kind_name(best->def->logp_kind);
             char masks[40] = "";
-            if (best->def->n_masks) snprintf(masks, sizeof masks, ", %d masks averaged", best->def->n_masks(best));
+            if (best->def->n_masks) {
+                int k = best->def->n_masks(best);
+                snprintf(masks, sizeof masks, ", %d mask%s averaged", k, k == 1 ? "" : "s");
+            }
             printf("test NLL %.4f ± %.4f nats (%lld examples of %s, %s log-likelihood%s, checkpoint %s)\n", nll, se,
                    (long long)test->n, test->name, kind, masks, path);
             snprintf(path, sizeof path, "%s/metrics.jsonl", run);
