@@ -175,14 +175,18 @@ static gm_status train_step(gm_trainer *t, int64_t n) {
     st = gm_backward(t->ctx, loss);
     if (st == GM_ERR_NONFINITE) return nonfinite_stop(t, "non-finite value in the backward pass");
     if (st != GM_OK) return gm_error(st, "step %lld: backward: %s", (long long)t->step + 1, gm_ctx_error(t->ctx));
+    /* one pass for the norm; only a non-finite norm pays for the scan that
+     * names the parameter (the norm is accumulated in double, so finite
+     * gradients cannot overflow it) */
+    t->grad_norm = gm_grad_norm(&m->params);
     int bad = -1;
-    if (!gm_params_grad_finite(&m->params, &bad)) {
+    if (!isfinite(t->grad_norm) && !gm_params_grad_finite(&m->params, &bad)) {
         char what[200];
         snprintf(what, sizeof what, "gradient of parameter '%s' is not finite",
                  bad >= 0 ? m->params.entries[bad].name : "?");
         return nonfinite_stop(t, what);
     }
-    t->grad_norm = t->o.clip > 0 ? gm_clip_grad_norm(&m->params, t->o.clip) : gm_grad_norm(&m->params);
+    if (t->o.clip > 0) t->grad_norm = gm_clip_grad_norm(&m->params, t->o.clip);
     t->lr = gm_schedule_lr(&t->o.sched, t->step);
     st = gm_optim_step(t->opt, &m->params, t->lr);
     if (st != GM_OK) return st;
