@@ -408,6 +408,39 @@ static void test_golden(gm_ctx *ctx) {
     gm_golden_close(g);
 }
 
+/* Orderings and degrees are buffers that come from files: bad values are
+ * errors from log_prob / sample, never crashes. */
+static void test_bad_buffers(gm_ctx *ctx) {
+    const int D = 6;
+    float x[6] = {1, 0, 1, 1, 0, 0}, out[6];
+    double lp;
+    const char *models[3] = {"fvsbn", "nade", "made"};
+    for (int i = 0; i < 3; i++) {
+        model_spec s = {models[i], models[i], {{"hidden", "5"}}};
+        gm_model *m = make(&s, D, 3);
+        if (!m) continue;
+        const char *buf = i < 2 ? "order" : "degrees.in";
+        float *o = gm_params_find(&m->params, buf)->data;
+        o[2] = o[3]; /* a repeated entry: not a permutation */
+        CHECK(m->def->log_prob(m, ctx, x, 1, &lp) != GM_OK && strstr(gm_last_error(), "permutation"),
+              "%s: duplicate in %s: %s", models[i], buf, gm_last_error());
+        gm_rng r;
+        gm_rng_seed(&r, 1, GM_STREAM_SAMPLE);
+        CHECK(m->def->sample(m, ctx, &r, 1, out) != GM_OK, "%s: sampling with a bad %s fails", models[i], buf);
+        o[2] = 1e9f;
+        CHECK(m->def->log_prob(m, ctx, x, 1, &lp) != GM_OK, "%s: out-of-range %s entry", models[i], buf);
+        gm_model_free(m);
+    }
+    model_spec s = {"made", "made", {{"hidden", "5"}}};
+    gm_model *m = make(&s, D, 3);
+    if (m) {
+        gm_params_find(&m->params, "degrees.0")->data[0] = (float)D; /* hidden degrees must be <= D-2 */
+        CHECK(m->def->log_prob(m, ctx, x, 1, &lp) != GM_OK && strstr(gm_last_error(), "degrees.0"),
+              "made: hidden degree out of range: %s", gm_last_error());
+        gm_model_free(m);
+    }
+}
+
 int main(void) {
     gm_ctx *ctx = gm_ctx_new(0);
     test_normalisation(ctx);
@@ -416,6 +449,7 @@ int main(void) {
     test_fast_equals_naive(ctx);
     test_nade_naive(ctx);
     test_golden(ctx);
+    test_bad_buffers(ctx);
     gm_ctx_free(ctx);
     TEST_MAIN_END();
 }

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include "models/ar_common.h"
+#include "genmod/ops.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,35 @@ gm_status gm_ar_order_from_buffer(const float *buf, int64_t D, int64_t *order, c
     return gm_ar_order_check(order, D, what);
 }
 
+gm_status gm_ar_order_to_buffer(const char *spec, int64_t D, gm_rng *rng, float *buf) {
+    int64_t *order = malloc((size_t)(D > 0 ? D : 1) * sizeof *order);
+    if (!order) return gm_error(GM_ERR_NOMEM, "order: out of memory");
+    gm_status st = gm_ar_order_from_spec(spec, D, rng, order);
+    for (int64_t k = 0; k < D && st == GM_OK; k++) buf[k] = (float)order[k];
+    free(order);
+    return st;
+}
+
+gm_status gm_ar_order_refresh(const float *buf, int64_t D, int64_t *cache, int *valid, int *reread, const char *what) {
+    int same = *valid;
+    for (int64_t k = 0; k < D && same; k++) same = (float)cache[k] == buf[k];
+    if (reread) *reread = !same;
+    if (same) return GM_OK;
+    *valid = 0;
+    gm_status st = gm_ar_order_from_buffer(buf, D, cache, what);
+    *valid = st == GM_OK;
+    return st;
+}
+
+void gm_ar_bias_from_data(float *b, const float *x, int64_t n, int64_t D) {
+    for (int64_t d = 0; d < D; d++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) s += x[i * D + d];
+        double p = (s + 1.0) / ((double)n + 2.0);
+        b[d] = (float)log(p / (1.0 - p));
+    }
+}
+
 double gm_ar_row_logp(const float *x, const float *logits, int64_t D) {
     double s = 0;
     for (int64_t d = 0; d < D; d++) {
@@ -129,6 +159,16 @@ const gm_ar_ops *gm_ar_ops_of(const gm_model *m) { return m && m->def ? m->def->
 
 #define AR_CHUNK 500 /* rows per logits() call */
 
+gm_tensor *gm_ar_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng) {
+    const gm_ar_ops *ar = gm_ar_ops_of(m);
+    if (!ar) return gm_ctx_fail(ctx, GM_ERR_ARG, "loss: not an autoregressive model");
+    int K = ar->n_sets(m);
+    int k = K > 1 && rng ? (int)gm_rng_randint(rng, K) : 0;
+    gm_tensor *lg = ar->logits_t(m, ctx, k, x);
+    gm_tensor *lp = gm_sum(ctx, gm_bernoulli_log_prob(ctx, x, lg), 1, 0); // (B)
+    return gm_neg(ctx, gm_mean(ctx, lp, GM_ALL_AXES, 0));
+}
+
 gm_status gm_ar_logits(gm_model *m, gm_ctx *ctx, int k, const float *x, int64_t B, float *out) {
     const gm_ar_ops *ar = gm_ar_ops_of(m);
     if (!ar || !ctx) return gm_error(GM_ERR_ARG, "logits: not an autoregressive model, or NULL context");
@@ -138,8 +178,7 @@ gm_status gm_ar_logits(gm_model *m, gm_ctx *ctx, int k, const float *x, int64_t 
     gm_tensor *l = ar->logits_t(m, ctx, k, gm_from_data(ctx, 2, shape, x));
     gm_status st = GM_OK;
     if (l) memcpy(out, l->data, (size_t)(B * m->dim) * sizeof *out);
-    else st = gm_error(gm_ctx_status(ctx) != GM_OK ? gm_ctx_status(ctx) : GM_ERR_NOMEM, "%s: %s", m->def->name,
-                       gm_ctx_error(ctx));
+    else st = gm_error(gm_ctx_status(ctx) != GM_OK ? gm_ctx_status(ctx) : GM_ERR_NOMEM, "%s", gm_ctx_error(ctx));
     gm_set_grad_enabled(ctx, prev);
     return st;
 }

@@ -30,6 +30,19 @@ gm_status gm_ar_order_check(const int64_t *order, int64_t D, const char *what);
 /* Reads a float buffer holding an ordering (D) into order (D), checking it. */
 gm_status gm_ar_order_from_buffer(const float *buf, int64_t D, int64_t *order, const char *what);
 
+/* Fills buf (D, floats) with the ordering given by spec (see
+ * gm_ar_order_from_spec): how the models initialise their "order" buffer. */
+gm_status gm_ar_order_to_buffer(const char *spec, int64_t D, gm_rng *rng, float *buf);
+
+/* Keeps cache (D) equal to the ordering in buf (D): re-reads and checks buf
+ * when *valid is 0 or buf changed (e.g. a checkpoint was loaded); then sets
+ * *reread (if not NULL) to 1, else to 0. */
+gm_status gm_ar_order_refresh(const float *buf, int64_t D, int64_t *cache, int *valid, int *reread, const char *what);
+
+/* b (D) = logit of the smoothed training mean (Σ x + 1) / (n + 2): the
+ * output-bias initialisation of the autoregressive models. */
+void gm_ar_bias_from_data(float *b, const float *x, int64_t n, int64_t D);
+
 /* log Bern(x; σ(l)) summed over a row of D: Σ x·l − softplus(l), in double. */
 double gm_ar_row_logp(const float *x, const float *logits, int64_t D);
 
@@ -65,6 +78,10 @@ typedef struct gm_ar_ops {
 
 /* The model's family interface, or NULL if it is not autoregressive. */
 const gm_ar_ops *gm_ar_ops_of(const gm_model *m);
+
+/* The def->loss slot: mean over the batch of −log p_k(x), with the set k
+ * drawn from rng per minibatch when the model has several (set 0 without rng). */
+gm_tensor *gm_ar_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng);
 
 /* logits_t without gradients into out (B, D). Resets ctx. */
 gm_status gm_ar_logits(gm_model *m, gm_ctx *ctx, int k, const float *x, int64_t B, float *out);

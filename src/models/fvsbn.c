@@ -29,7 +29,7 @@ typedef struct {
     int64_t *order;   // (D) as last read from the buffer
     int64_t *pos;     // (D) inverse of order
     float *mask;      // (D, D) mask[d*D + j] = pos(j) < pos(d)
-    int valid;        // mask matches order
+    int valid;        // order (and pos, mask) match the buffer
 } fvsbn_impl;
 
 static gm_status fvsbn_declare(gm_model *m) {
@@ -60,45 +60,29 @@ static void fvsbn_destroy(gm_model *m) {
 static gm_status fvsbn_refresh(gm_model *m) {
     fvsbn_impl *im = m->impl;
     int64_t D = m->dim;
-    const float *ob = gm_params_get(&m->params, P_ORDER)->data;
-    int same = im->valid;
-    for (int64_t k = 0; k < D && same; k++) same = (float)im->order[k] == ob[k];
-    if (same) return GM_OK;
-    im->valid = 0;
-    gm_status st = gm_ar_order_from_buffer(ob, D, im->order, "fvsbn: buffer \"order\"");
-    if (st != GM_OK) return st;
+    int reread = 0;
+    gm_status st = gm_ar_order_refresh(gm_params_get(&m->params, P_ORDER)->data, D, im->order, &im->valid, &reread,
+                                       "fvsbn: buffer \"order\"");
+    if (st != GM_OK || !reread) return st;
     for (int64_t k = 0; k < D; k++) im->pos[im->order[k]] = k;
     for (int64_t d = 0; d < D; d++)
         for (int64_t j = 0; j < D; j++) im->mask[d * D + j] = im->pos[j] < im->pos[d] ? 1.0f : 0.0f;
-    im->valid = 1;
     return GM_OK;
 }
 
 /* weight 0 (the model starts independent), bias 0, order from --order. */
 static gm_status fvsbn_init(gm_model *m, gm_rng *rng) {
-    int64_t D = m->dim;
     gm_params_init_const(&m->params, P_W, 0.0f);
     gm_params_init_const(&m->params, P_B, 0.0f);
-    int64_t *order = malloc((size_t)D * sizeof *order);
-    if (!order) return gm_error(GM_ERR_NOMEM, "fvsbn: out of memory");
-    gm_status st = gm_ar_order_from_spec(gm_config_get(&m->config, "order"), D, rng, order);
-    float *ob = gm_params_get(&m->params, P_ORDER)->data;
-    for (int64_t k = 0; k < D && st == GM_OK; k++) ob[k] = (float)order[k];
-    free(order);
+    gm_status st = gm_ar_order_to_buffer(gm_config_get(&m->config, "order"), m->dim, rng,
+                                         gm_params_get(&m->params, P_ORDER)->data);
     return st == GM_OK ? fvsbn_refresh(m) : st;
 }
 
-/* bias = logit of the smoothed training mean (x̄·n + 1)/(n + 2). */
+/* bias = logit of the smoothed training mean. */
 static gm_status fvsbn_init_data(gm_model *m, const float *x, int64_t n, gm_rng *rng) {
     (void)rng;
-    int64_t D = m->dim;
-    float *b = gm_params_get(&m->params, P_B)->data;
-    for (int64_t d = 0; d < D; d++) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++) s += x[i * D + d];
-        double p = (s + 1.0) / ((double)n + 2.0);
-        b[d] = (float)log(p / (1.0 - p));
-    }
+    gm_ar_bias_from_data(gm_params_get(&m->params, P_B)->data, x, n, m->dim);
     return GM_OK;
 }
 
@@ -107,16 +91,6 @@ static gm_tensor *fvsbn_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
     return gm_linear_masked(ctx, x, gm_params_get(&m->params, P_W), im->mask, gm_params_get(&m->params, P_B));
 }
 
-static gm_tensor *fvsbn_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng) {
-    (void)rng;
-    if (!x) return NULL;
-    if (x->ndim != 2 || x->shape[1] != m->dim)
-        return gm_ctx_fail(ctx, GM_ERR_SHAPE, "fvsbn: batch must be (B, %lld)", (long long)m->dim);
-    gm_status st = fvsbn_refresh(m);
-    if (st != GM_OK) return gm_ctx_fail(ctx, st, "%s", gm_last_error());
-    gm_tensor *lp = gm_sum(ctx, gm_bernoulli_log_prob(ctx, x, fvsbn_logits_t(m, ctx, x)), 1, 0); // (B)
-    return gm_neg(ctx, gm_mean(ctx, lp, GM_ALL_AXES, 0));
-}
 
 /* The ar_ops logits_t: set k's logits graph for x (B, D). */
 static gm_tensor *fvsbn_logits_set(gm_model *m, gm_ctx *ctx, int k, gm_tensor *x) {
@@ -174,7 +148,7 @@ const gm_model_def gm_model_def_fvsbn = {
     .binary_data = 1,
     .declare = fvsbn_declare,
     .init = fvsbn_init,
-    .loss = fvsbn_loss,
+    .loss = gm_ar_loss,
     .log_prob = gm_ar_log_prob,
     .sample = gm_ar_sample,
     .destroy = fvsbn_destroy,

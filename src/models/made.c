@@ -49,6 +49,7 @@ typedef struct {
     int cur;                      // set whose masks are built, -1 none
     float *mask[MADE_MAX_LAYERS + 2]; // [1..L] hidden, [L+1] out, [0] direct
     int64_t *order;               // (D) ordering of set `cur`
+    float *degcopy;               // (D + Σ H_l) the degrees the masks were built from
 } made_impl;
 
 static int parse_hidden(const char *s, int64_t *H, int *L) {
@@ -108,7 +109,10 @@ static gm_status made_declare(gm_model *m) {
     }
     if (im->direct && !(im->mask[0] = malloc((size_t)(D * D) * sizeof(float))))
         return gm_error(GM_ERR_NOMEM, "made: out of memory");
-    if (!(im->order = malloc((size_t)D * sizeof *im->order))) return gm_error(GM_ERR_NOMEM, "made: out of memory");
+    int64_t ndeg = 0;
+    for (int l = 0; l <= im->L; l++) ndeg += im->H[l];
+    if (!(im->order = malloc((size_t)D * sizeof *im->order)) || !(im->degcopy = malloc((size_t)ndeg * sizeof(float))))
+        return gm_error(GM_ERR_NOMEM, "made: out of memory");
     return GM_OK;
 }
 
@@ -117,6 +121,7 @@ static void made_destroy(gm_model *m) {
     if (im) {
         for (int l = 0; l < MADE_MAX_LAYERS + 2; l++) free(im->mask[l]);
         free(im->order);
+        free(im->degcopy);
         free(im);
     }
     m->impl = NULL;
@@ -134,13 +139,19 @@ static gm_status check_degrees(gm_model *m, int k) {
     made_impl *im = m->impl;
     int64_t D = m->dim;
     const float *d0 = deg(m, 0, k);
+    for (int64_t p = 0; p < D; p++) im->order[p] = -1;
     for (int64_t d = 0; d < D; d++) {
         if (!(d0[d] >= 0 && d0[d] < (float)D && d0[d] == floorf(d0[d])))
             return gm_error(GM_ERR_FORMAT, "made: degrees.in[%d][%lld] = %g is not a position in 0..%lld", k,
                             (long long)d, (double)d0[d], (long long)D - 1);
-        im->order[(int64_t)d0[d]] = -1;
     }
-    for (int64_t d = 0; d < D; d++) im->order[(int64_t)d0[d]] = d;
+    for (int64_t d = 0; d < D; d++) {
+        int64_t p = (int64_t)d0[d];
+        if (im->order[p] >= 0)
+            return gm_error(GM_ERR_FORMAT, "made: degrees.in[%d] gives position %lld to dimensions %lld and %lld: "
+                            "not a permutation", k, (long long)p, (long long)im->order[p], (long long)d);
+        im->order[p] = d;
+    }
     char what[64];
     snprintf(what, sizeof what, "made: degrees.in of mask set %d", k);
     gm_status st = gm_ar_order_check(im->order, D, what);
@@ -154,10 +165,25 @@ static gm_status check_degrees(gm_model *m, int k) {
     return st;
 }
 
-/* Builds the masks of set k (and im->order) unless already built. */
+/* 1 if set k's degrees equal im->degcopy; with `save`, copies them there. */
+static int same_degrees(gm_model *m, int k, int save) {
+    made_impl *im = m->impl;
+    int same = 1;
+    float *c = im->degcopy;
+    for (int l = 0; l <= im->L; l++) {
+        size_t n = (size_t)im->H[l] * sizeof(float);
+        if (save) memcpy(c, deg(m, l, k), n);
+        else if (same) same = memcmp(c, deg(m, l, k), n) == 0;
+        c += im->H[l];
+    }
+    return same;
+}
+
+/* Builds the masks of set k (and im->order) unless already built from the
+ * same degrees (the buffers may change: a checkpoint load, a caller). */
 static gm_status use_set(gm_model *m, int k) {
     made_impl *im = m->impl;
-    if (im->cur == k) return GM_OK;
+    if (im->cur == k && same_degrees(m, k, 0)) return GM_OK;
     im->cur = -1;
     gm_status st = check_degrees(m, k);
     if (st != GM_OK) return st;
@@ -176,6 +202,7 @@ static gm_status use_set(gm_model *m, int k) {
         for (int64_t d = 0; d < D; d++)
             for (int64_t j = 0; j < D; j++) im->mask[0][d * D + j] = d0[d] > d0[j] ? 1.0f : 0.0f;
     }
+    same_degrees(m, k, 1);
     im->cur = k;
     return GM_OK;
 }
@@ -238,14 +265,7 @@ static gm_status made_init(gm_model *m, gm_rng *rng) {
 static gm_status made_init_data(gm_model *m, const float *x, int64_t n, gm_rng *rng) {
     (void)rng;
     made_impl *im = m->impl;
-    int64_t D = m->dim;
-    float *b = gm_params_get(&m->params, im->p_b[im->L + 1])->data;
-    for (int64_t d = 0; d < D; d++) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++) s += x[i * D + d];
-        double p = (s + 1.0) / ((double)n + 2.0);
-        b[d] = (float)log(p / (1.0 - p));
-    }
+    gm_ar_bias_from_data(gm_params_get(&m->params, im->p_b[im->L + 1])->data, x, n, m->dim);
     return GM_OK;
 }
 
@@ -262,17 +282,6 @@ static gm_tensor *made_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
     return out;
 }
 
-static gm_tensor *made_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng) {
-    made_impl *im = m->impl;
-    if (!x) return NULL;
-    if (x->ndim != 2 || x->shape[1] != m->dim)
-        return gm_ctx_fail(ctx, GM_ERR_SHAPE, "made: batch must be (B, %lld)", (long long)m->dim);
-    int k = im->K > 1 && rng ? (int)gm_rng_randint(rng, im->K) : 0;
-    gm_status st = use_set(m, k);
-    if (st != GM_OK) return gm_ctx_fail(ctx, st, "%s", gm_last_error());
-    gm_tensor *lp = gm_sum(ctx, gm_bernoulli_log_prob(ctx, x, made_logits_t(m, ctx, x)), 1, 0); // (B)
-    return gm_neg(ctx, gm_mean(ctx, lp, GM_ALL_AXES, 0));
-}
 
 /* The ar_ops logits_t: set k's logits graph for x (B, D). */
 static gm_tensor *made_logits_set(gm_model *m, gm_ctx *ctx, int k, gm_tensor *x) {
@@ -413,7 +422,7 @@ const gm_model_def gm_model_def_made = {
     .binary_data = 1,
     .declare = made_declare,
     .init = made_init,
-    .loss = made_loss,
+    .loss = gm_ar_loss,
     .log_prob = gm_ar_log_prob,
     .sample = gm_ar_sample,
     .destroy = made_destroy,

@@ -57,14 +57,8 @@ static void nade_destroy(gm_model *m) {
 
 static gm_status nade_refresh(gm_model *m) {
     nade_impl *im = m->impl;
-    const float *ob = gm_params_get(&m->params, P_ORDER)->data;
-    int same = im->valid;
-    for (int64_t k = 0; k < m->dim && same; k++) same = (float)im->order[k] == ob[k];
-    if (same) return GM_OK;
-    im->valid = 0;
-    gm_status st = gm_ar_order_from_buffer(ob, m->dim, im->order, "nade: buffer \"order\"");
-    im->valid = st == GM_OK;
-    return st;
+    return gm_ar_order_refresh(gm_params_get(&m->params, P_ORDER)->data, m->dim, im->order, &im->valid, NULL,
+                               "nade: buffer \"order\"");
 }
 
 /* W, V ~ U(±1/√fan_in) (fan_in D for W, H for V), c = b = 0; order from --order. */
@@ -74,26 +68,15 @@ static gm_status nade_init(gm_model *m, gm_rng *rng) {
     gm_params_init_uniform(&m->params, P_V, rng, (float)(1.0 / sqrt((double)H)));
     gm_params_init_const(&m->params, P_C, 0.0f);
     gm_params_init_const(&m->params, P_B, 0.0f);
-    int64_t *order = malloc((size_t)D * sizeof *order);
-    if (!order) return gm_error(GM_ERR_NOMEM, "nade: out of memory");
-    gm_status st = gm_ar_order_from_spec(gm_config_get(&m->config, "order"), D, rng, order);
-    float *ob = gm_params_get(&m->params, P_ORDER)->data;
-    for (int64_t k = 0; k < D && st == GM_OK; k++) ob[k] = (float)order[k];
-    free(order);
+    gm_status st = gm_ar_order_to_buffer(gm_config_get(&m->config, "order"), D, rng,
+                                         gm_params_get(&m->params, P_ORDER)->data);
     return st == GM_OK ? nade_refresh(m) : st;
 }
 
 /* b = logit of the smoothed training mean. */
 static gm_status nade_init_data(gm_model *m, const float *x, int64_t n, gm_rng *rng) {
     (void)rng;
-    int64_t D = m->dim;
-    float *b = gm_params_get(&m->params, P_B)->data;
-    for (int64_t d = 0; d < D; d++) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++) s += x[i * D + d];
-        double p = (s + 1.0) / ((double)n + 2.0);
-        b[d] = (float)log(p / (1.0 - p));
-    }
+    gm_ar_bias_from_data(gm_params_get(&m->params, P_B)->data, x, n, m->dim);
     return GM_OK;
 }
 
@@ -104,16 +87,6 @@ static gm_tensor *nade_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
                           gm_params_get(P, P_B), im->order);
 }
 
-static gm_tensor *nade_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng) {
-    (void)rng;
-    if (!x) return NULL;
-    if (x->ndim != 2 || x->shape[1] != m->dim)
-        return gm_ctx_fail(ctx, GM_ERR_SHAPE, "nade: batch must be (B, %lld)", (long long)m->dim);
-    gm_status st = nade_refresh(m);
-    if (st != GM_OK) return gm_ctx_fail(ctx, st, "%s", gm_last_error());
-    gm_tensor *lp = gm_sum(ctx, gm_bernoulli_log_prob(ctx, x, nade_logits_t(m, ctx, x)), 1, 0); // (B)
-    return gm_neg(ctx, gm_mean(ctx, lp, GM_ALL_AXES, 0));
-}
 
 /* The ar_ops logits_t: set k's logits graph for x (B, D). */
 static gm_tensor *nade_logits_set(gm_model *m, gm_ctx *ctx, int k, gm_tensor *x) {
@@ -182,7 +155,7 @@ const gm_model_def gm_model_def_nade = {
     .binary_data = 1,
     .declare = nade_declare,
     .init = nade_init,
-    .loss = nade_loss,
+    .loss = gm_ar_loss,
     .log_prob = gm_ar_log_prob,
     .sample = gm_ar_sample,
     .destroy = nade_destroy,
