@@ -6,12 +6,12 @@
 # genmod/torch speed ratios (against the *fastest* torch variant of each
 # benchmark) and writes $OUT/raw.jsonl and $OUT/summary.md. Dev-only (needs
 # torch); not run by CI. Environment: GM_BENCH_BUILD (build-bench),
-# GM_BENCH_OUT ($GM_BENCH_BUILD/bench_ar), GM_BENCH_ROUNDS (3), GM_BENCH_THREADS
+# GM_BENCH_OUT ($GM_BENCH_BUILD/ar_results), GM_BENCH_ROUNDS (3), GM_BENCH_THREADS
 # (2), GM_BENCH_REPS (7), GM_BENCH_MIN_S (0.3), GM_BENCH_ONLY (e.g. "nade made").
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${GM_BENCH_BUILD:-$ROOT/build-bench}
-OUT=${GM_BENCH_OUT:-$BUILD/bench_ar}
+OUT=${GM_BENCH_OUT:-$BUILD/ar_results}
 ROUNDS=${GM_BENCH_ROUNDS:-3}
 export GM_BENCH_THREADS=${GM_BENCH_THREADS:-2} GM_BENCH_REPS=${GM_BENCH_REPS:-7} GM_BENCH_MIN_S=${GM_BENCH_MIN_S:-0.3}
 ONLY=${GM_BENCH_ONLY:-made made2 nade made_sample nade_sample}
