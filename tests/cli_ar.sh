@@ -60,4 +60,5 @@ expect_fail "d8.amat.*8 values.*16" "$G" sample "$T/fv/best.safetensors" --obser
 # random-order made: the first half is not first in any mask set's ordering
 expect_fail "made: the observed dimensions do not come first" "$G" sample "$T/ma/best.safetensors" --observe first-half --from "$T/test.amat"
 expect_fail "--hidden: expected" "$G" train --model made --hidden 10,x "${F[@]}" --run "$T/b5"
+expect_fail "--hidden: .*too many" "$G" train --model made --hidden 1000000,1000000 "${F[@]}" --run "$T/b6"
 finish

@@ -77,6 +77,11 @@ static gm_status made_declare(gm_model *m) {
                         MADE_MAX_LAYERS, hs ? hs : "");
     if (D < 2) return gm_error(GM_ERR_ARG, "made: needs at least 2 dimensions, the data has %lld", (long long)D);
     im->H[0] = D;
+    int64_t nweights = 0;
+    for (int l = 1; l <= im->L + 1; l++) nweights += (l <= im->L ? im->H[l] : D) * im->H[l - 1];
+    if (nweights > ((int64_t)1 << 32))
+        return gm_error(GM_ERR_ARG, "--hidden: %s with %lld inputs needs %lld weights, too many", hs, (long long)D,
+                        (long long)nweights);
     im->K = (int)gm_config_int(&m->config, "masks", 1);
     im->direct = (int)gm_config_int(&m->config, "direct", 0);
     im->cur = -1;
