@@ -18,6 +18,7 @@ typedef void (*vfn)(const float *, float *, int64_t);
 static double ref_exp(double x) { return exp(x); }
 static double ref_tanh(double x) { return tanh(x); }
 static double ref_sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+static double ref_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
 /* Sweeps n points over [lo, hi]; one CHECK for the worst element. */
 static void sweep(const char *name, vfn f, double (*ref)(double), double lo, double hi, long n, double rtol) {
@@ -55,6 +56,8 @@ int main(void) {
     sweep("tanh near 0", gm_vtanh, ref_tanh, -1e-3, 1e-3, 100001, 3e-7);
     sweep("tanh near 0.625", gm_vtanh, ref_tanh, 0.62, 0.63, 100001, 3e-7);
     sweep("sigmoid", gm_vsigmoid, ref_sigmoid, -110.0, 110.0, 2000003, 4e-7);
+    sweep("softplus", gm_vsoftplus, ref_softplus, -110.0, 110.0, 2000003, 4e-7);
+    sweep("softplus near 0", gm_vsoftplus, ref_softplus, -1e-3, 1e-3, 100001, 3e-7);
 
     /* dot product against a double sum, every length 0..70 (body, tails) */
     {

@@ -73,6 +73,27 @@ static inline __m256 v_sigmoid(__m256 x) {
     return _mm256_blendv_ps(_mm256_mul_ps(e, s), s, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
 }
 
+/* softplus: max(x,0) + log1p(e), e = exp(-|x|) in (0, 1]; with t = e/(2+e)
+ * in (0, 1/3], log1p(e) = 2·atanh(t) = 2t·Σ_k t^(2k)/(2k+1) (8 terms:
+ * truncation < 3^-17/17 relative). NaN propagates through the max/exp. */
+static inline __m256 v_softplus(__m256 x) {
+    __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    __m256 e = v_exp(_mm256_sub_ps(_mm256_setzero_ps(), ax));
+    __m256 t = _mm256_div_ps(e, _mm256_add_ps(_mm256_set1_ps(2.0f), e));
+    __m256 t2 = _mm256_mul_ps(t, t);
+    __m256 p = _mm256_set1_ps(1.0f / 15.0f);
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 13.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 11.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 9.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 7.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 5.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f / 3.0f));
+    p = _mm256_fmadd_ps(p, t2, _mm256_set1_ps(1.0f));
+    __m256 l = _mm256_mul_ps(_mm256_add_ps(t, t), p);
+    __m256 y = _mm256_add_ps(_mm256_max_ps(x, _mm256_setzero_ps()), l);
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN stays NaN */
+}
+
 /* body in steps of 8, tail through a zero-padded copy */
 #define VMATH_LOOP(fn)                                                   \
     int64_t i = 0;                                                       \
@@ -87,6 +108,7 @@ static inline __m256 v_sigmoid(__m256 x) {
 void gm_vexp(const float *x, float *y, int64_t n) { VMATH_LOOP(v_exp) }
 void gm_vtanh(const float *x, float *y, int64_t n) { VMATH_LOOP(v_tanh) }
 void gm_vsigmoid(const float *x, float *y, int64_t n) { VMATH_LOOP(v_sigmoid) }
+void gm_vsoftplus(const float *x, float *y, int64_t n) { VMATH_LOOP(v_softplus) }
 float gm_vdot(const float *a, const float *b, int64_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
@@ -123,6 +145,9 @@ void gm_vsigmoid(const float *x, float *y, int64_t n) {
         float e = expf(-fabsf(x[i])), s = 1.0f / (1.0f + e);
         y[i] = x[i] >= 0 ? s : e * s;
     }
+}
+void gm_vsoftplus(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i])));
 }
 float gm_vdot(const float *a, const float *b, int64_t n) {
     float lane[8] = {0};

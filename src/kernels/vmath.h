@@ -23,6 +23,9 @@ void gm_vexp(const float *x, float *y, int64_t n);
 void gm_vtanh(const float *x, float *y, int64_t n);
 /* y[i] = 1 / (1 + exp(-x[i])), computed stably for both signs. */
 void gm_vsigmoid(const float *x, float *y, int64_t n);
+/* y[i] = log(1 + exp(x[i])) (softplus), computed stably as
+ * max(x, 0) + log1p(exp(-|x|)) with log1p(e) = 2·atanh(e / (2 + e)). */
+void gm_vsoftplus(const float *x, float *y, int64_t n);
 /* Σ a[i]·b[i] for i in [0, n), summed in a fixed order (8 partial sums in
  * lanes, then a fixed tree): the result depends only on the inputs and n. */
 float gm_vdot(const float *a, const float *b, int64_t n);

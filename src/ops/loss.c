@@ -19,6 +19,7 @@
  */
 #include "core/op_internal.h"
 #include "ops/broadcast.h"
+#include "kernels/vmath.h"
 #include <math.h>
 
 #define HALF_LOG_2PI 0.91893853320467274178f
@@ -77,6 +78,14 @@ static inline void ew_bwd(gm_op op, float a, float b, float c, float *d) {
     }
 }
 
+/* Chunk of the FAST Bernoulli/BCE paths (a stack buffer of σ in the backward). */
+#define EW_CHUNK 1024
+
+/* The FAST backend's vectorised path for the two Bernoulli-logit losses. */
+static int bern_fast(const gm_ctx *ctx, gm_op op) {
+    return gm_get_backend(ctx) == GM_BACKEND_FAST && (op == GM_OP_BCE_LOGITS || op == GM_OP_BERNOULLI_LOGP);
+}
+
 static void ew_backward(gm_ctx *ctx, gm_node *n) {
     const ew_saved *s = (const ew_saved *)n->saved;
     gm_op op = n->op;
@@ -97,6 +106,31 @@ static void ew_backward(gm_ctx *ctx, gm_node *n) {
     }
     if (!any) return;
     const float *a = s->v[0], *b = s->v[1], *c = nin > 2 ? s->v[2] : NULL;
+    if (bern_fast(ctx, op)) {
+        /* FAST: d/dlogit = σ(l) - t (bce) or t - σ(l) (bernoulli), vectorised σ;
+         * the target/data operand gets no gradient */
+        int li = op == GM_OP_BCE_LOGITS ? 0 : 1;
+        const float *l = s->v[li], *t = s->v[1 - li];
+        float *gl = full[li] ? full[li] : g[li];
+        if (gl) {
+            int acc = !full[li];
+            int64_t nch = (N + EW_CHUNK - 1) / EW_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
+            for (int64_t ch = 0; ch < nch; ch++) {
+                int64_t i0 = ch * EW_CHUNK, i1 = i0 + EW_CHUNK < N ? i0 + EW_CHUNK : N;
+                float sg[EW_CHUNK];
+                gm_vsigmoid(l + i0, sg, i1 - i0);
+                float sign = li == 0 ? 1.0f : -1.0f;
+                for (int64_t i = i0; i < i1; i++) {
+                    float d = sign * (sg[i - i0] - t[i]);
+                    if (acc) gl[i] += gy[i] * d;
+                    else gl[i] = gy[i] * d;
+                }
+            }
+        }
+        if (full[li]) gm_bcast_accum(g[li], n->in[li], s->ndim, s->shape, full[li]);
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
     for (int64_t i = 0; i < N; i++) {
         float d[3];
@@ -124,8 +158,23 @@ static gm_tensor *ew_op(gm_ctx *ctx, gm_op op, int nin, gm_tensor *t0, gm_tensor
     const float *a = sv.v[0], *b = sv.v[1], *c = sv.v[2];
     float *y = out->data;
     int64_t N = out->numel;
+    if (bern_fast(ctx, op)) {
+        /* FAST: vectorised softplus of the logits, then the linear term */
+        const float *l = op == GM_OP_BCE_LOGITS ? a : b, *t = op == GM_OP_BCE_LOGITS ? b : a;
+        int64_t nch = (N + EW_CHUNK - 1) / EW_CHUNK;
 #pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
-    for (int64_t i = 0; i < N; i++) y[i] = ew_fwd(op, a[i], b[i], c ? c[i] : 0.0f);
+        for (int64_t ch = 0; ch < nch; ch++) {
+            int64_t i0 = ch * EW_CHUNK, i1 = i0 + EW_CHUNK < N ? i0 + EW_CHUNK : N;
+            gm_vsoftplus(l + i0, y + i0, i1 - i0);
+            if (op == GM_OP_BCE_LOGITS)
+                for (int64_t i = i0; i < i1; i++) y[i] = y[i] - l[i] * t[i];
+            else
+                for (int64_t i = i0; i < i1; i++) y[i] = t[i] * l[i] - y[i];
+        }
+    } else {
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, N * 16)) if (N > 32768)
+        for (int64_t i = 0; i < N; i++) y[i] = ew_fwd(op, a[i], b[i], c ? c[i] : 0.0f);
+    }
     gm_node *node = gm_op_record(ctx, op, ew_backward, out, nin, t0, t1, t2);
     if (node) {
         ew_saved *s = gm_arena_alloc(ctx, sizeof *s);
