@@ -9,7 +9,7 @@
 set -euo pipefail
 G=${GENMOD:-build/genmod}
 RUN=${RUN:-runs/demo}
-EPOCHS=${EPOCHS:-15}
+EPOCHS=${EPOCHS:-40}
 if [ -z "${GENMOD_DATA:-}" ] && [ -d ../shared/data ]; then export GENMOD_DATA=$(cd ../shared/data && pwd); fi
 DATASET=binarized-mnist
 if ! "$G" data path binarized-mnist >/dev/null 2>&1; then
