@@ -369,7 +369,9 @@ static gm_status made_sample_u(gm_model *m, int k, const float *U, int64_t n, in
     int64_t ntile = (n + MADE_TILE - 1) / MADE_TILE;
     float *scratch = malloc((size_t)(ntile > 0 ? ntile : 1) * MADE_TILE * (size_t)(H1 + hsum) * sizeof *scratch);
     if (!scratch) { free(Wm); free(ulist); return gm_error(GM_ERR_NOMEM, "made sample: out of memory"); }
-    const float *b1 = gm_params_get(P, im->p_b[1])->data, *bo = gm_params_get(P, im->p_b[L + 1])->data;
+    const float *bl[MADE_MAX_LAYERS + 2]; // biases of layers 1..L+1 (L+1 = out)
+    for (int l = 1; l <= L + 1; l++) bl[l] = gm_params_get(P, im->p_b[l])->data;
+    const float *b1 = bl[1], *bo = bl[L + 1];
 #pragma omp parallel for schedule(static) if (n * D * H1 > 1000000)
     for (int64_t t = 0; t < ntile; t++) {
         float *a1 = scratch + t * MADE_TILE * (H1 + hsum); // (TILE, H1) layer-1 pre-activations
@@ -387,10 +389,9 @@ static gm_status made_sample_u(gm_model *m, int k, const float *U, int64_t n, in
                 for (int l = 1; l <= L; l++) /* units of degree p-1 are now final */
                     for (int64_t q = start[l][p - 1]; q < start[l][p]; q++) {
                         int64_t u = units[l][q], Hl = im->H[l], Hp = im->H[l - 1];
+                        float bias = bl[l][u];
                         for (int64_t r = 0; r < R; r++) {
-                            float v = l == 1 ? a1[r * H1 + u]
-                                             : gm_params_get(P, im->p_b[l])->data[u] +
-                                                   gm_vdot(Wl[l] + u * Hp, h[l - 1] + r * Hp, Hp);
+                            float v = l == 1 ? a1[r * H1 + u] : bias + gm_vdot(Wl[l] + u * Hp, h[l - 1] + r * Hp, Hp);
                             h[l][r * Hl + u] = v > 0.0f ? v : 0.0f;
                         }
                     }
