@@ -157,11 +157,12 @@ static void test_hparam_set(void) {
 }
 
 static void test_registry_and_create(void) {
-    CHECK(gm_model_count() == 5, "five models");
+    CHECK(gm_model_count() == 8, "eight models");
     CHECK(gm_model_at(0) && strcmp(gm_model_at(0)->name, "bernoulli") == 0, "order 0");
     CHECK(gm_model_at(1) && strcmp(gm_model_at(1)->name, "mob") == 0, "order 1");
     CHECK(gm_model_at(4) && strcmp(gm_model_at(4)->name, "made") == 0, "order 4");
-    CHECK(gm_model_at(5) == NULL && gm_model_at(-1) == NULL, "out of range");
+    CHECK(gm_model_at(7) && strcmp(gm_model_at(7)->name, "flow2d") == 0, "order 7");
+    CHECK(gm_model_at(8) == NULL && gm_model_at(-1) == NULL, "out of range");
     CHECK(gm_model_find("mob") == gm_model_at(1) && gm_model_find("nope") == NULL, "find");
     const gm_model_def *mob = gm_model_find("mob");
     gm_model *m = NULL;

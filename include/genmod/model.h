@@ -90,6 +90,21 @@ typedef struct gm_model_def {
     int (*n_masks)(gm_model *m);
     /* Family-private interface (e.g. the autoregressive samplers); opaque here. */
     const void *family_ops;
+    /* Optional: checks loaded parameters (called by gm_model_load), e.g. that
+     * a flow is still invertible. GM_ERR_FORMAT naming the parameter. */
+    gm_status (*validate)(gm_model *m);
+    /* Optional: checks data values beyond binary_data (e.g. in [0, 1]);
+     * called by gm_model_check_data. GM_ERR_ARG naming row and column. */
+    gm_status (*check_data)(gm_model *m, const float *x, int64_t B, const char *what);
+    /* Optional: > 0 when log_prob is the density of 8-bit data dequantized
+     * to [0, 1], averaged over that many noise draws per row: the CLI then
+     * also reports bits/dim = (NLL / D + ln 256) / ln 2. */
+    int (*dequant_draws)(gm_model *m);
+    /* Optional: sampling with the base noise scaled by temperature T > 0. */
+    gm_status (*sample_temp)(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, double T, float *out);
+    /* Optional (invertible models): z = f(x) and x = f^{-1}(z), n rows of D. */
+    gm_status (*encode)(gm_model *m, gm_ctx *ctx, const float *x, int64_t n, float *z);
+    gm_status (*decode)(gm_model *m, gm_ctx *ctx, const float *z, int64_t n, float *x);
 } gm_model_def;
 
 struct gm_model {

@@ -50,7 +50,9 @@ typedef enum gm_op {
     GM_OP_GAUSSIAN_LOGP = 83, GM_OP_LOGISTIC_LOGP = 84, GM_OP_BERNOULLI_LOGP = 85,
     /* autoregressive layers (src/ops/nade.c) */
     GM_OP_NADE = 86,
-    GM_OP_COUNT = 90
+    /* flow layers (src/ops/flow_ops.c) */
+    GM_OP_SQUEEZE2D = 87, GM_OP_UNSQUEEZE2D = 88, GM_OP_SLOGDET = 89,
+    GM_OP_COUNT = 100
 } gm_op;
 
 /* Name of an op ("tanh", "conv2d", ...); "?" if unknown. */
@@ -163,6 +165,17 @@ gm_tensor *gm_bernoulli_log_prob(gm_ctx *ctx, gm_tensor *x, gm_tensor *logits);
  * recomputes the hidden states in blocks instead of storing (D,B,H). */
 gm_tensor *gm_nade_logits(gm_ctx *ctx, gm_tensor *x, gm_tensor *W, gm_tensor *c, gm_tensor *V, gm_tensor *b,
                           const int64_t *order);
+
+/* ---- flow layers ---- */
+/* Space-to-depth by 2 (Glow's squeeze2d): x (B,C,H,W), H and W even ->
+ * (B,4C,H/2,W/2) with out[b, 4c + 2i + j, y, x] = in[b, c, 2y + i, 2x + j]. */
+gm_tensor *gm_squeeze2d(gm_ctx *ctx, gm_tensor *x);
+/* Its exact inverse: (B,4C,H,W) -> (B,C,2H,2W). */
+gm_tensor *gm_unsqueeze2d(gm_ctx *ctx, gm_tensor *x);
+/* log|det W| of a square matrix W (n,n), n <= 512, as a scalar tensor
+ * (LU with partial pivoting in double). Gradient: W^{-T}. A singular or
+ * non-finite W is an error (GM_ERR_NONFINITE naming the op), never a silent -inf. */
+gm_tensor *gm_slogdet(gm_ctx *ctx, gm_tensor *w);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
  * The reader (for tests and tools) returns 8-bit pixels for any PNG: palette
  * expanded to RGB, 16-bit stripped to 8, low bit depths expanded, alpha kept.
  * libpng errors are caught with setjmp and returned as statuses.
+ * gm_plot2d_png (src/io/plot2d.c) draws a 2-D model's density next to
+ * histograms of its data and samples (see its section below).
  * What this is not: colour management, gamma, animation, other formats.
  */
 #ifndef GENMOD_PNG_H
@@ -67,6 +69,61 @@ gm_status gm_png_read_mem(const void *data, size_t len, const char *name, gm_png
 
 /* Frees the pixels and zeroes the struct (NULL is fine). */
 void gm_png_image_free(gm_png_image *img);
+
+/* ------------------------------------------------------ 2-D density plots
+ *
+ * gm_plot2d_png() draws how well a 2-D model (a normalizing flow on a toy
+ * density, say) fits: one RGB PNG of three square panels, size x size pixels
+ * each, left to right
+ *
+ *   (1) model density   (2) data histogram   (3) samples histogram
+ *
+ * separated by `pad` white columns, with no outer border:
+ *   width = 3 * size + 2 * pad,  height = size.
+ * Panel 1 is exp(log p) at the size x size pixel centres of the plotted box,
+ * divided by its maximum and coloured with viridis (0 = dark purple, the
+ * maximum = yellow; an all-zero density is all dark purple). logp is called
+ * with at most 4096 points at a time; a non-finite log p (or an exp that
+ * overflows) counts as density 0. Panels 2 and 3 count the points per pixel
+ * (points outside the box or not finite are ignored) and colour a pixel with
+ * c >= 1 points as viridis(0.2 + 0.8 * log c / log cmax), cmax the panel's
+ * largest count (viridis(1) if cmax is 1); empty pixels are viridis(0), so a
+ * single stray point stays visible and clouds of 10^5 points do not saturate.
+ * n = 0 leaves a panel all viridis(0). Row 0 of the image is the top of the
+ * box (hi_y); column 0 of a panel is lo_x.
+ *
+ * The box is lo_x..hi_x by lo_y..hi_y; all four 0 means automatic: per axis,
+ * the 0.5 and 99.5 percentiles of the finite data points (of the samples if
+ * n_data is 0; an error if there are neither), widened by 10 % of that range
+ * on each side (a zero range is widened to at least +-1).
+ *
+ * If mass != NULL, *mass gets the Riemann sum of exp(log p) * cell area over
+ * the grid (about 1 for a normalised density whose mass is in the box); it is
+ * set to 0 on entry and to the sum once the grid is evaluated.
+ *
+ * Returns GM_OK; GM_ERR_ARG for a NULL path or logp, a negative count, a NULL
+ * point array with n > 0, size outside 16..2048, pad < 0 or a width over
+ * GM_PNG_MAX_DIM, a non-finite or degenerate box (lo >= hi), or an automatic
+ * box without points; any status logp returns (with its message; the file is
+ * then not written); GM_ERR_IO / GM_ERR_NOMEM. The file is replaced
+ * atomically through gm_png_write. */
+
+/* log-density callback: writes log p of n points xy (n, 2) into out (n). */
+typedef gm_status (*gm_logp2d_fn)(void *user, const float *xy, int64_t n, double *out);
+
+typedef struct gm_plot2d_opts {
+    int size;                     /* pixels per panel side, 16..2048, default 256 */
+    float lo_x, hi_x, lo_y, hi_y; /* plotted box; all 0 (the default) = automatic */
+    int pad;                      /* pixels between panels, >= 0, default 4 */
+} gm_plot2d_opts;
+
+/* Defaults: size 256, automatic box, pad 4. */
+gm_plot2d_opts gm_plot2d_defaults(void);
+
+/* Writes the three-panel plot described above. data (n_data, 2) and samples
+ * (n_samples, 2) may be NULL when their n is 0. opts NULL = defaults. */
+gm_status gm_plot2d_png(const char *path, gm_logp2d_fn logp, void *user, const float *data, int64_t n_data,
+                        const float *samples, int64_t n_samples, const gm_plot2d_opts *opts, double *mass);
 
 #ifdef __cplusplus
 }

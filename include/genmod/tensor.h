@@ -89,6 +89,13 @@ gm_tensor *gm_ctx_fail(gm_ctx *ctx, gm_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* Prefixes a failed context's message with "<prefix>: " (printf-style), e.g.
+ * to name the layer an op failed in. No-op when ctx has not failed. */
+void gm_ctx_annotate(gm_ctx *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Arena allocation: 64-byte aligned, valid until the next reset. NULL (and a
  * sticky error) on failure. gm_arena_calloc zero-fills. */

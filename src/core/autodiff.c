@@ -38,6 +38,7 @@ static const char *const g_op_names[GM_OP_COUNT] = {
     [GM_OP_GAUSSIAN_LOGP] = "gaussian_log_prob", [GM_OP_LOGISTIC_LOGP] = "logistic_log_prob",
     [GM_OP_BERNOULLI_LOGP] = "bernoulli_log_prob",
     [GM_OP_NADE] = "nade_logits",
+    [GM_OP_SQUEEZE2D] = "squeeze2d", [GM_OP_UNSQUEEZE2D] = "unsqueeze2d", [GM_OP_SLOGDET] = "slogdet",
 };
 
 const char *gm_op_name(gm_op op) {

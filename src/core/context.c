@@ -135,3 +135,22 @@ gm_tensor *gm_ctx_fail(gm_ctx *ctx, gm_status st, const char *fmt, ...) {
     gm_error(st, "%s", ctx->msg);
     return NULL;
 }
+
+void gm_ctx_annotate(gm_ctx *ctx, const char *fmt, ...) {
+    if (!ctx || ctx->status == GM_OK) return;
+    char pre[256], old[sizeof ctx->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, ctx->msg, sizeof old);
+    size_t k = strlen(pre);
+    if (k > sizeof ctx->msg - 3) k = sizeof ctx->msg - 3;
+    memcpy(ctx->msg, pre, k);
+    ctx->msg[k] = ':', ctx->msg[k + 1] = ' ';
+    size_t room = sizeof ctx->msg - k - 3, ol = strlen(old);
+    if (ol > room) ol = room;
+    memcpy(ctx->msg + k + 2, old, ol);
+    ctx->msg[k + 2 + ol] = 0;
+    gm_error(ctx->status, "%s", ctx->msg);
+}

@@ -229,6 +229,7 @@ gm_status gm_model_load(const char *path, gm_model **out, gm_config *extra) {
     gm_model *m = NULL;
     st = rebuild(r, path, &m);
     if (st == GM_OK) st = read_params(r, path, m);
+    if (st == GM_OK && m->def->validate && (st = m->def->validate(m)) != GM_OK) st = with_path(st, path);
     if (st == GM_OK && extra) st = copy_extra(r, path, extra);
     gm_st_close(r);
     if (st != GM_OK) {

@@ -14,6 +14,9 @@ extern const gm_model_def gm_model_def_mob;       /* mob.c: mixture of Bernoulli
 extern const gm_model_def gm_model_def_fvsbn;     /* fvsbn.c: fully visible sigmoid belief net */
 extern const gm_model_def gm_model_def_nade;      /* nade.c: NADE */
 extern const gm_model_def gm_model_def_made;      /* made.c: MADE */
+extern const gm_model_def gm_model_def_nice;      /* nice.c: NICE additive coupling flow */
+extern const gm_model_def gm_model_def_realnvp;   /* realnvp.c: multi-scale RealNVP / Glow steps */
+extern const gm_model_def gm_model_def_flow2d;    /* flow2d.c: MLP coupling flow for 2-D / tabular data */
 
 /* Rows of x processed per chunk by no-grad log_prob graphs (bounds the arena). */
 #define GM_MODEL_LOGP_CHUNK 1000

@@ -18,6 +18,9 @@ static const gm_model_def *const g_defs[] = {
     &gm_model_def_fvsbn,
     &gm_model_def_nade,
     &gm_model_def_made,
+    &gm_model_def_nice,
+    &gm_model_def_realnvp,
+    &gm_model_def_flow2d,
 };
 #define N_DEFS ((int)(sizeof g_defs / sizeof g_defs[0]))
 
@@ -113,7 +116,7 @@ gm_status gm_model_check_data(const gm_model *m, const float *x, int64_t B, cons
                                 what, (long long)r, (long long)j, (double)v, m->def->name);
         }
     }
-    return GM_OK;
+    return m->def->check_data ? m->def->check_data((gm_model *)m, x, B, what) : GM_OK;
 }
 
 const char *gm_logp_kind_name(gm_logp_kind k) {

@@ -1,0 +1,17 @@
+/*
+ * flow_internal.h — what the files of src/flows share (not public API).
+ */
+#ifndef GENMOD_FLOW_INTERNAL_H
+#define GENMOD_FLOW_INTERNAL_H
+
+#include "flows/flow.h"
+
+/* Declares the conditioner's parameters "<prefix>.lin<i>.*" / ".conv<i>.*";
+ * net->kind, n_in, n_out, hidden, depth must be set. */
+gm_status gm_flow_net_declare(gm_params *p, gm_flow_net *net, const char *prefix);
+/* torch-default uniform init of hidden layers, zero last layer. */
+void gm_flow_net_init(gm_params *p, const gm_flow_net *net, gm_rng *rng);
+/* The network applied to x: (B, n_in) -> (B, n_out) or (B, n_in, H, W) -> (B, n_out, H, W). */
+gm_tensor *gm_flow_net_forward(gm_params *p, const gm_flow_net *net, gm_ctx *ctx, gm_tensor *x);
+
+#endif
