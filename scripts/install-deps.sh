@@ -3,7 +3,7 @@
 # missing (apt-get update first). Usage: scripts/install-deps.sh [extra packages]
 # Runs apt-get directly as root, through sudo otherwise.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libopenblas-dev libopenblas0-openmp libpng-dev zlib1g-dev "$@")
+PKGS=(build-essential cmake pkg-config libopenblas-dev libopenblas0-openmp libpng-dev zlib1g-dev dataset-fashion-mnist "$@")
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
  * one line "genmod CMD: ..." and exit status 2.
  */
 #include "cli.h"
+#include <math.h>
 #include "genmod/json.h"
 #include "genmod/system.h"
 #include <stdarg.h>
@@ -148,23 +149,45 @@ int cli_config_from_json_file(const char *cmd, const char *path, gm_config *cfg)
     return rc;
 }
 
-void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
-                  const char *logp, int masks) {
+/* bits/dim of an NLL in nats of 8-bit data dequantized to [0,1]^D. */
+static double bits_per_dim(double nll, int64_t D) { return (nll / (double)D + log(256.0)) / log(2.0); }
+
+void cli_json_nll(FILE *f, const char *kind, gm_model *m, const char *data, int64_t n, double nll, double se) {
     gm_json_writer w;
     gm_jw_init(&w);
     gm_jw_begin_object(&w);
     if (kind) gm_jw_kv_string(&w, "kind", kind);
-    gm_jw_kv_string(&w, "model", model);
+    gm_jw_kv_string(&w, "model", m->def->name);
     gm_jw_kv_string(&w, "data", data);
     gm_jw_kv_int(&w, "n", n);
     gm_jw_kv_number(&w, "nll", nll);
     gm_jw_kv_number(&w, "nll_stderr", se);
-    gm_jw_kv_string(&w, "logp", logp);
-    if (masks > 0) gm_jw_kv_int(&w, "masks", masks);
+    gm_jw_kv_string(&w, "logp", gm_logp_kind_name(m->def->logp_kind));
+    if (m->def->n_masks) gm_jw_kv_int(&w, "masks", m->def->n_masks(m));
+    int draws = m->def->dequant_draws ? m->def->dequant_draws(m) : 0;
+    if (draws > 0) {
+        gm_jw_kv_number(&w, "bpd", bits_per_dim(nll, m->dim));
+        gm_jw_kv_number(&w, "bpd_stderr", se / ((double)m->dim * log(2.0)));
+        gm_jw_kv_int(&w, "draws", draws);
+    }
     gm_jw_end_object(&w);
     char *out = NULL;
     size_t len = 0;
     if (gm_jw_finish(&w, &out, &len) == GM_OK) fprintf(f, "%s\n", out);
     else fprintf(stderr, "genmod: could not write a JSON record: %s\n", gm_last_error());
     free(out);
+}
+
+void cli_print_nll(FILE *f, const char *label, gm_model *m, const char *data, int64_t n, double nll, double se,
+                   const char *tail) {
+    fprintf(f, "%s NLL %.4f ± %.4f nats", label, nll, se);
+    int draws = m->def->dequant_draws ? m->def->dequant_draws(m) : 0;
+    if (draws > 0) fprintf(f, " = %.4f ± %.4f bits/dim", bits_per_dim(nll, m->dim), se / ((double)m->dim * log(2.0)));
+    fprintf(f, " (%lld examples of %s, %s log-likelihood", (long long)n, data, gm_logp_kind_name(m->def->logp_kind));
+    if (m->def->n_masks) {
+        int k = m->def->n_masks(m);
+        fprintf(f, ", %d mask%s averaged", k, k == 1 ? "" : "s");
+    }
+    if (draws > 0) fprintf(f, ", %d dequantization draw%s per image", draws, draws == 1 ? "" : "s");
+    fprintf(f, "%s)\n", tail ? tail : "");
 }

@@ -56,6 +56,8 @@ void cli_print_hparams(FILE *f, const gm_hparam *specs, int n);
 int cli_load_data(const char *cmd, const char *dataset, const char *split, gm_dataset *out);
 /* 1 if `dataset` names a file rather than a registered dataset. */
 int cli_is_file(const char *dataset);
+/* 1 if s ends with suffix. */
+int cli_has_suffix(const char *s, const char *suffix);
 
 /* Sets threads (--threads value or GENMOD_THREADS) and prints the start-up line on stderr unless quiet. */
 int cli_setup_threads(const char *cmd, const gm_config *cfg, int quiet);
@@ -71,14 +73,27 @@ int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t
                       const struct gm_png_grid_opts *grid);
 
 /* Writes one JSON line {"kind":KIND,"model":..,"data":..,"n":..,"nll":..,"nll_stderr":..,"logp":..}
- * (kind omitted when NULL) to f, with every string escaped. */
-void cli_json_nll(FILE *f, const char *kind, const char *model, const char *data, int64_t n, double nll, double se,
-                  const char *logp, int masks);
+ * (kind omitted when NULL) to f, with every string escaped; plus "masks" for
+ * mask ensembles and "bpd", "bpd_stderr", "draws" for dequantized 8-bit data. */
+void cli_json_nll(FILE *f, const char *kind, struct gm_model *m, const char *data, int64_t n, double nll, double se);
+
+/* The human-readable NLL line shared by train and eval:
+ * "<label> NLL 12.3456 ± 0.1234 nats[ = 3.4567 ± 0.0001 bits/dim] (<n> examples of <data>, exact log-likelihood[, ...]<tail>)". */
+void cli_print_nll(FILE *f, const char *label, struct gm_model *m, const char *data, int64_t n, double nll, double se,
+                   const char *tail);
+
+/* Writes the 3-panel density plot of a 2-D model: density heat map, data
+ * (may be NULL), samples (n rows). *mass (may be NULL) gets the plotted
+ * probability mass. Returns 0 or 1 after printing the error. */
+int cli_plot2d(const char *cmd, const char *path, struct gm_model *m, const gm_dataset *data, const float *samples, int64_t n,
+               double *mass);
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 #endif

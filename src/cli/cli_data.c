@@ -11,14 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ends_with(const char *s, const char *suffix) {
+int cli_has_suffix(const char *s, const char *suffix) {
+    if (!s || !suffix) return 0;
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
 int cli_is_file(const char *dataset) {
-    return strchr(dataset, '/') || ends_with(dataset, ".amat") || ends_with(dataset, ".amat.gz") ||
-           ends_with(dataset, ".npy") || ends_with(dataset, ".csv") || strstr(dataset, "idx3-ubyte");
+    return strchr(dataset, '/') || cli_has_suffix(dataset, ".amat") || cli_has_suffix(dataset, ".amat.gz") ||
+           cli_has_suffix(dataset, ".npy") || cli_has_suffix(dataset, ".csv") || strstr(dataset, "idx3-ubyte");
 }
 
 int cli_load_data(const char *cmd, const char *dataset, const char *split, gm_dataset *out) {
@@ -26,9 +27,9 @@ int cli_load_data(const char *cmd, const char *dataset, const char *split, gm_da
     gm_status st;
     if (cli_is_file(dataset)) {
         gm_read_opts ro = {0};
-        if (ends_with(dataset, ".amat") || ends_with(dataset, ".amat.gz")) st = gm_read_amat(dataset, &ro, out);
-        else if (ends_with(dataset, ".npy")) st = gm_dataset_from_npy(dataset, NULL, &ro, out);
-        else if (ends_with(dataset, ".csv")) st = gm_read_csv(dataset, &ro, out);
+        if (cli_has_suffix(dataset, ".amat") || cli_has_suffix(dataset, ".amat.gz")) st = gm_read_amat(dataset, &ro, out);
+        else if (cli_has_suffix(dataset, ".npy")) st = gm_dataset_from_npy(dataset, NULL, &ro, out);
+        else if (cli_has_suffix(dataset, ".csv")) st = gm_read_csv(dataset, &ro, out);
         else if (strstr(dataset, "idx3-ubyte")) st = gm_read_idx_images(dataset, &ro, out);
         else return cli_fail(cmd, "%s: unknown file type (expected .amat, .amat.gz, .npy, .csv or an idx3-ubyte file)", dataset);
         if (st != GM_OK) return cli_fail_lib(cmd);
@@ -70,8 +71,8 @@ static int write_csv(const char *cmd, const char *path, const float *x, int64_t 
 
 int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t n, const gm_model *m,
                       const gm_png_grid_opts *grid) {
-    if (ends_with(path, ".csv")) return write_csv(cmd, path, x, n, m->dim);
-    if (!ends_with(path, ".png")) return cli_fail(cmd, "--out: %s: expected a .png or .csv file name", path);
+    if (cli_has_suffix(path, ".csv")) return write_csv(cmd, path, x, n, m->dim);
+    if (!cli_has_suffix(path, ".png")) return cli_fail(cmd, "--out: %s: expected a .png or .csv file name", path);
     if (m->h <= 0 || m->w <= 0 || (int64_t)m->c * m->h * m->w != m->dim)
         return cli_fail(cmd, "--out: %s: the model's data (%lld values per row) are not images; write .csv instead", path,
                         (long long)m->dim);

@@ -15,6 +15,7 @@ static const gm_hparam eval_hparams[] = {
     {"batch", 'i', "1000", 1, 1e6, "rows per evaluation chunk"},
     {"per-example", 's', "", 0, 0, "write log p(x) of every row (one per line, in order) to this file"},
     {"threads", 'i', "0", 0, 1024, "threads (0 = $GENMOD_THREADS or all cores)"},
+    {"draws", 'i', "0", 0, 4096, "dequantization noise draws per image for flows on 8-bit data (0 = the checkpoint's setting)"},
 };
 #define N_EVAL ((int)(sizeof eval_hparams / sizeof eval_hparams[0]))
 
@@ -52,6 +53,15 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_setup_threads("eval", &a.cfg, !verbose || json))) return rc;
     gm_model *m = NULL;
     if (gm_model_load(a.pos[0], &m, NULL) != GM_OK) return cli_fail_lib("eval");
+    int64_t draws = gm_config_int(&a.cfg, "draws", 0);
+    if (draws > 0) {
+        if (!m->def->dequant_draws || m->def->dequant_draws(m) == 0) {
+            rc = cli_fail("eval", "--draws: model '%s' in %s does not dequantize its data", m->def->name, a.pos[0]);
+            gm_model_free(m);
+            return rc;
+        }
+        gm_config_set(&m->config, "draws", gm_config_get(&a.cfg, "draws"));
+    }
     const char *ds = gm_config_get(&a.cfg, "dataset");
     const char *split = gm_config_get(&a.cfg, "split");
     if (ds && *ds && split && cli_is_file(ds)) {
@@ -99,16 +109,8 @@ int cmd_eval(int argc, char **argv) {
     } else if (gm_evaluate_nll(m, &d, gm_config_int(&a.cfg, "batch", 1000), &nll, &se, lp) != GM_OK) {
         rc = cli_fail_lib("eval");
     } else {
-        const char *kind = gm_logp_kind_name(m->def->logp_kind);
-        int masks = m->def->n_masks ? m->def->n_masks(m) : 1;
-        if (json) {
-            cli_json_nll(stdout, NULL, m->def->name, d.name, d.n, nll, se, kind, m->def->n_masks ? masks : 0);
-        } else {
-            printf("%s NLL %.4f ± %.4f nats (%lld examples, %s log-likelihood, model %s", d.name, nll, se, (long long)d.n, kind,
-                   m->def->name);
-            if (m->def->n_masks) printf(", %d mask%s averaged", masks, masks == 1 ? "" : "s");
-            printf(")\n");
-        }
+        if (json) cli_json_nll(stdout, NULL, m, d.name, d.n, nll, se);
+        else cli_print_nll(stdout, d.name, m, d.name, d.n, nll, se, NULL);
         if (pe && *pe) rc = write_per_example(pe, lp, d.n);
     }
     free(lp);

@@ -25,6 +25,7 @@ static const gm_hparam sample_hparams[] = {
     {"from", 's', "", 0, 0, "inpaint: dataset or file whose first --n rows are completed (default: the checkpoint's dataset)"},
     {"split", 's', "test", 0, 0, "inpaint: split of a named dataset"},
     {"completions", 'i', "4", 1, 1000, "inpaint: completions per example"},
+    {"temperature", 'f', "1", -1e9, 1e9, "flows: scale of the base noise (> 0; < 1 gives smoother, more typical samples)"},
 };
 #define N_SAMPLE ((int)(sizeof sample_hparams / sizeof sample_hparams[0]))
 
@@ -106,6 +107,25 @@ static int inpaint(const cli_args *a, gm_model *m, int64_t n, gm_rng *rng, gm_pn
     return rc;
 }
 
+/* 2-D models: density | data | samples in one PNG. Data: --from (default
+ * the checkpoint's dataset), split --split. */
+static int plot_2d(const cli_args *a, gm_model *m, const float *x, int64_t n) {
+    const char *from = gm_config_get(&a->cfg, "from");
+    if (!from || !*from) from = gm_config_get(&m->config, "dataset");
+    gm_dataset d = {0};
+    int have = 0, rc = 0;
+    if (from && *from) {
+        if ((rc = cli_load_data("sample", from, cli_is_file(from) ? NULL : gm_config_get(&a->cfg, "split"), &d))) return rc;
+        have = 1;
+    }
+    double mass = 0;
+    rc = cli_plot2d("sample", gm_config_get(&a->cfg, "out"), m, have ? &d : NULL, x, n, &mass);
+    if (!rc) fprintf(stderr, "wrote the density (mass %.4f inside the plot), %lld data points and %lld samples to %s\n", mass,
+                     have ? (long long)d.n : 0LL, (long long)n, gm_config_get(&a->cfg, "out"));
+    gm_dataset_free(&d);
+    return rc;
+}
+
 int cmd_sample(int argc, char **argv) {
     int verbose = 0;
     cli_bool bools[] = {{"verbose", &verbose, ""}, {NULL, NULL, NULL}};
@@ -124,11 +144,25 @@ int cmd_sample(int argc, char **argv) {
     if ((rc = cli_setup_threads("sample", &a.cfg, !verbose))) return rc;
     const char *obs_spec = gm_config_get(&a.cfg, "observe");
     int observing = obs_spec && *obs_spec;
-    if (observing && !gm_config_get(&a.cfg, "n")) gm_config_set(&a.cfg, "n", "8");
+    int user_n = gm_config_get(&a.cfg, "n") != NULL;
+    if (observing && !user_n) gm_config_set(&a.cfg, "n", "8");
     if (gm_hparams_defaults(&a.cfg, sample_hparams, N_SAMPLE) != GM_OK) return cli_fail_lib("sample");
     gm_model *m = NULL;
     if (gm_model_load(a.pos[0], &m, NULL) != GM_OK) return cli_fail_lib("sample");
+    int plot = m->dim == 2 && m->h == 0 && cli_has_suffix(gm_config_get(&a.cfg, "out"), ".png");
+    if (plot && !user_n) gm_config_set(&a.cfg, "n", "20000");
     int64_t n = gm_config_int(&a.cfg, "n", 64);
+    double T = gm_config_float(&a.cfg, "temperature", 1.0);
+    int has_T = gm_config_get(&a.cfg, "temperature") && T != 1.0;
+    if (!(T > 0)) {
+        gm_model_free(m);
+        return cli_fail("sample", "--temperature: must be > 0, got %s", gm_config_get(&a.cfg, "temperature"));
+    }
+    if (has_T && !m->def->sample_temp) {
+        rc = cli_fail("sample", "--temperature: model '%s' has no base noise to scale", m->def->name);
+        gm_model_free(m);
+        return rc;
+    }
     gm_png_grid_opts grid = gm_png_grid_defaults();
     grid.cols = (int)gm_config_int(&a.cfg, "cols", 0);
     grid.pad = (int)gm_config_int(&a.cfg, "pad", 2);
@@ -141,7 +175,9 @@ int cmd_sample(int argc, char **argv) {
     if (observing) rc = inpaint(&a, m, n, &rng, &grid);
     else if (!m->def->sample) rc = cli_fail("sample", "model '%s' cannot sample", m->def->name);
     else if (!x || !ctx) rc = cli_fail("sample", "out of memory for %lld samples", (long long)n);
-    else if (m->def->sample(m, ctx, &rng, n, x) != GM_OK) rc = cli_fail_lib("sample");
+    else if ((m->def->sample_temp ? m->def->sample_temp(m, ctx, &rng, n, T, x) : m->def->sample(m, ctx, &rng, n, x)) != GM_OK)
+        rc = cli_fail_lib("sample");
+    else if (plot) rc = plot_2d(&a, m, x, n);
     else if (!(rc = cli_write_samples("sample", out, x, n, m, &grid)) && verbose)
         fprintf(stderr, "wrote %lld samples to %s\n", (long long)n, out);
     free(x);

@@ -192,19 +192,13 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
         if (gm_evaluate_nll(best, test, gm_config_int(cfg, "eval-batch", 1000), &nll, &se, NULL) != GM_OK) {
             rc = cli_fail_lib("train");
         } else {
-            const char *kind = gm_logp_kind_name(best->def->logp_kind);
-            char masks[40] = "";
-            if (best->def->n_masks) {
-                int k = best->def->n_masks(best);
-                snprintf(masks, sizeof masks, ", %d mask%s averaged", k, k == 1 ? "" : "s");
-            }
-            printf("test NLL %.4f ± %.4f nats (%lld examples of %s, %s log-likelihood%s, checkpoint %s)\n", nll, se,
-                   (long long)test->n, test->name, kind, masks, path);
+            char tail[1200];
+            snprintf(tail, sizeof tail, ", checkpoint %s", path);
+            cli_print_nll(stdout, "test", best, test->name, test->n, nll, se, tail);
             snprintf(path, sizeof path, "%s/metrics.jsonl", run);
             FILE *f = fopen(path, "a");
             if (f) {
-                cli_json_nll(f, "test", best->def->name, test->name, test->n, nll, se, kind,
-                             best->def->n_masks ? best->def->n_masks(best) : 0);
+                cli_json_nll(f, "test", best, test->name, test->n, nll, se);
                 fclose(f);
             }
         }
@@ -221,6 +215,22 @@ static int finish(const gm_config *cfg, const gm_config *inv, const gm_dataset *
             snprintf(path, sizeof path, "%s/samples.%s", run, best->h > 0 ? "png" : "csv");
             rc = cli_write_samples("train", path, x, ns, best, NULL);
             if (!rc && !quiet) fprintf(stderr, "wrote %lld samples to %s\n", (long long)ns, path);
+        }
+        free(x);
+        gm_ctx_free(ctx);
+    }
+    if (!rc && best->dim == 2 && best->h == 0 && best->def->sample) { /* 2-D: density | data | samples */
+        const int64_t np = 20000;
+        float *x = malloc((size_t)(np * 2) * sizeof(float)); // (np, 2)
+        gm_ctx *ctx = gm_ctx_new(0);
+        gm_rng rng;
+        gm_rng_seed(&rng, (uint64_t)gm_config_int(cfg, "seed", 1), GM_STREAM_SAMPLE);
+        if (!x || !ctx) rc = cli_fail("train", "out of memory for the density plot");
+        else if (best->def->sample(best, ctx, &rng, np, x) != GM_OK) rc = cli_fail_lib("train");
+        else {
+            snprintf(path, sizeof path, "%s/density.png", run);
+            if (!(rc = cli_plot2d("train", path, best, test, x, np, NULL)) && !quiet)
+                fprintf(stderr, "wrote the density plot to %s\n", path);
         }
         free(x);
         gm_ctx_free(ctx);

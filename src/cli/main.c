@@ -12,6 +12,8 @@ static void usage(FILE *f) {
                "  train    train a model on a dataset; reports test NLL and writes a sample grid\n"
                "  eval     mean NLL (nats per example) of a checkpoint on a dataset split\n"
                "  sample   draw samples from a checkpoint into a PNG grid or CSV\n"
+               "  encode   x -> z of an invertible model (flows), as CSV\n"
+               "  decode   z -> x of an invertible model, as a PNG grid or CSV (--interpolate K)\n"
                "  info     validate a checkpoint or training state and list its contents\n"
                "  data     list datasets, show the search path, download a dataset\n"
                "  models   list the models\n",
@@ -35,6 +37,8 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "train")) return cmd_train(argc, argv);
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "sample")) return cmd_sample(argc, argv);
+    if (!strcmp(c, "encode")) return cmd_encode(argc, argv);
+    if (!strcmp(c, "decode")) return cmd_decode(argc, argv);
     if (!strcmp(c, "info")) return cmd_info(argc, argv);
     if (!strcmp(c, "data")) return cmd_data(argc, argv);
     if (!strcmp(c, "models")) return cmd_models(argc, argv);

@@ -271,7 +271,7 @@ gm_status flow_init(gm_model *m, gm_rng *rng) {
 
 gm_status flow_init_data(gm_model *m, const float *x, int64_t n, gm_rng *rng) {
     flow_model *fm = m->impl;
-    if (n > 1000) n = 1000;
+    if (n > 256) n = 256; /* enough for per-channel statistics; bounds the arena of image flows */
     if (n < 2) return GM_OK;
     float *y = malloc((size_t)(n * m->dim) * sizeof(float)); // (n, D)
     double *ld = malloc((size_t)n * sizeof(double));        // (n)

@@ -166,7 +166,12 @@ static gm_status train_step(gm_trainer *t, int64_t n) {
     gm_tensor *x = gm_wrap(t->ctx, 2, shape, t->xb);
     gm_tensor *loss = x ? m->def->loss(m, t->ctx, x, &t->rng_model) : NULL;
     gm_status st = gm_ctx_status(t->ctx);
-    if (st == GM_ERR_NONFINITE) return nonfinite_stop(t, "non-finite value in the forward pass");
+    if (st == GM_ERR_NONFINITE) { /* the context message may name the layer (e.g. a flow's) */
+        char what[600];
+        snprintf(what, sizeof what, "non-finite value in the forward pass (%s)",
+                 gm_ctx_error(t->ctx) ? gm_ctx_error(t->ctx) : "?");
+        return nonfinite_stop(t, what);
+    }
     if (st != GM_OK || !loss) return gm_error(st ? st : GM_ERR_ARG, "step %lld: %s", (long long)t->step + 1,
                                               gm_ctx_error(t->ctx) ? gm_ctx_error(t->ctx) : "loss failed");
     double lv = loss->data[0];
