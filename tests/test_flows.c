@@ -32,7 +32,7 @@ typedef struct lcase {
 } lcase;
 
 enum { K_ADD_ALT, K_AFF_ALT, K_AFF_HALF, K_SCALE, K_ACTNORM, K_INV, K_INVLU, K_PERM_REV, K_PERM_RAND, K_BN, K_CHECKER_AFF,
-       K_CHECKER_ADD, K_CHANNEL_AFF, K_SQUEEZE_SPLIT, K_IMG_INV, K_IMG_ACTNORM, K_IMG_BN };
+       K_CHECKER_ADD, K_CHANNEL_AFF, K_SQUEEZE_SPLIT, K_IMG_INV, K_IMG_ACTNORM, K_IMG_BN, K_SPLINE };
 
 static gm_status build(gm_flow *f, gm_params *p, const lcase *c) {
     gm_status st = gm_flow_begin(f, p, (int64_t)c->c * c->h * c->w, c->image, c->c, c->h, c->w);
@@ -51,6 +51,10 @@ static gm_status build(gm_flow *f, gm_params *p, const lcase *c) {
     case K_PERM_RAND: return gm_flow_add_permute(f, 0);
     case K_BN:
     case K_IMG_BN: return gm_flow_add_batchnorm(f);
+    case K_SPLINE: /* values beyond ±2 go through the identity tails */
+        f->spline_bins = 5, f->spline_bound = 2.0f;
+        if ((st = gm_flow_add_coupling(f, GM_COUPLING_SPLINE, GM_MASK_ALTERNATE, 0, GM_NET_MLP, 8, 1)) != GM_OK) return st;
+        return gm_flow_add_coupling(f, GM_COUPLING_SPLINE, GM_MASK_ALTERNATE, 1, GM_NET_MLP, 8, 1);
     case K_CHECKER_AFF: return gm_flow_add_coupling(f, 1, GM_MASK_CHECKER, 1, GM_NET_RESNET, 4, 1);
     case K_CHECKER_ADD: return gm_flow_add_coupling(f, 0, GM_MASK_CHECKER, 0, GM_NET_RESNET, 4, 1);
     case K_CHANNEL_AFF: return gm_flow_add_coupling(f, 1, GM_MASK_CHANNEL, 1, GM_NET_RESNET, 4, 1);
@@ -211,6 +215,7 @@ static const lcase cases[] = {
     {"inv1x1 plain (image)", 1, 3, 3, 3, K_IMG_INV, 0},
     {"actnorm (image)", 1, 3, 3, 3, K_IMG_ACTNORM, 0},
     {"batchnorm train (image)", 1, 2, 3, 3, K_IMG_BN, 1},
+    {"rational-quadratic spline couplings", 0, 5, 1, 1, K_SPLINE, 0},
 };
 
 /* ---- model-level checks ---- */

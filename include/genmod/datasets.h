@@ -138,6 +138,14 @@ gm_status gm_toy2d_logpdf(gm_toy2d kind, const float *x, int64_t n, double *out)
  * 2.66965. GM_ERR_UNSUPPORTED where there is no log-density. */
 gm_status gm_toy2d_entropy(gm_toy2d kind, double *h);
 
+/* Reference NLL of a 2-D density without trusting any model: a Gaussian KDE
+ * of the n_ref points ref (n_ref, 2) (grid-binned, 1024^2 cells), its
+ * bandwidth chosen from a fixed list (0.01 .. 0.2) by the mean NLL of valid
+ * (n_valid, 2), then the mean NLL (nats) and standard error on test
+ * (n_test, 2). *bandwidth gets the chosen bandwidth. (src/data/kde2d.c) */
+gm_status gm_kde2d_nll(const float *ref, int64_t n_ref, const float *valid, int64_t n_valid, const float *test,
+                       int64_t n_test, double *bandwidth, double *nll, double *se);
+
 #ifdef __cplusplus
 }
 #endif

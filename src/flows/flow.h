@@ -7,7 +7,8 @@
  * forward x -> y with log|det ∂y/∂x| per example and its inverse in one
  * place (flow_layers.c); forward is built from differentiable ops, so the
  * training gradient comes from the tape. Layers:
- *   coupling   additive (NICE) or affine (RealNVP: s = scale ⊙ tanh(raw)),
+ *   coupling   additive (NICE), affine (RealNVP: s = scale ⊙ tanh(raw)) or
+ *              rational-quadratic spline (NSF; vector data, flow_spline.c),
  *              over an alternating, half, checkerboard or channel mask, with
  *              an MLP or a convolutional residual conditioner (flow_nets.c)
  *   scale      NICE's diagonal scaling y = x ⊙ exp(s)
@@ -43,6 +44,12 @@ typedef enum gm_flow_mask {
     GM_MASK_CHANNEL        /* image: first half of the channels conditions (parity 0) or second (1) */
 } gm_flow_mask;
 
+typedef enum gm_coupling_kind {
+    GM_COUPLING_ADDITIVE = 0, /* y_b = x_b + t(x_a) */
+    GM_COUPLING_AFFINE = 1,   /* y_b = x_b ⊙ exp(s(x_a)) + t(x_a) */
+    GM_COUPLING_SPLINE = 2    /* y_b = RQS(x_b; θ(x_a)), vector data only (flow_spline.c) */
+} gm_coupling_kind;
+
 typedef enum gm_flow_net_kind { GM_NET_MLP = 0, GM_NET_RESNET = 1 } gm_flow_net_kind;
 
 /* A conditioner network: MLP (n_in -> depth x hidden ReLU -> n_out) or a
@@ -58,7 +65,9 @@ typedef struct gm_flow_net {
 typedef struct gm_flow_layer {
     gm_flow_kind kind;
     int c, h, w;           /* geometry of this layer's input */
-    int affine;            /* coupling: 1 affine, 0 additive */
+    int affine;            /* coupling: a gm_coupling_kind */
+    int bins;              /* spline coupling: bins K */
+    float bound;           /* spline coupling: the spline acts on [-bound, bound] */
     gm_flow_mask mask;
     int parity;
     gm_flow_net net;       /* coupling conditioner */
@@ -79,6 +88,8 @@ typedef struct gm_flow {
     int n, cap;
     gm_flow_layer *layers;
     float bn_momentum, bn_eps;
+    int spline_bins;       /* K for spline couplings added next (default 8) */
+    float spline_bound;    /* their interval [-bound, bound] (default 5) */
     int init_mode;         /* 1 while gm_flow_init_data runs */
 } gm_flow;
 
@@ -91,6 +102,7 @@ void gm_flow_free(gm_flow *f);
  * finalize) and returns GM_ERR_ARG with the reason when the layer does not
  * fit the current geometry (odd size for squeeze, one channel for a channel
  * mask, ...). */
+/* `affine` is a gm_coupling_kind. */
 gm_status gm_flow_add_coupling(gm_flow *f, int affine, gm_flow_mask mask, int parity, gm_flow_net_kind net, int hidden,
                                int depth);
 gm_status gm_flow_add_scale(gm_flow *f);

@@ -35,6 +35,8 @@ gm_status gm_flow_begin(gm_flow *f, gm_params *params, int64_t dim, int image, i
     f->w0 = f->w = image ? w : 1;
     f->bn_momentum = 0.05f;
     f->bn_eps = 1e-4f;
+    f->spline_bins = 8;
+    f->spline_bound = 5.0f;
     return GM_OK;
 }
 
@@ -94,13 +96,17 @@ gm_status gm_flow_add_coupling(gm_flow *f, int affine, gm_flow_mask mask, int pa
         return gm_error(GM_ERR_ARG, "flow layer %d: %s conditioner on %s data", k, net == GM_NET_RESNET ? "a conv" : "an MLP",
                         f->image ? "image" : "vector");
     if (!f->image && f->c < 2) return gm_error(GM_ERR_ARG, "flow layer %d: coupling needs at least 2 dimensions", k);
+    if (affine == GM_COUPLING_SPLINE && (f->image || f->spline_bins < 2 || !(f->spline_bound > 0)))
+        return gm_error(GM_ERR_ARG, "flow layer %d: spline couplings need vector data, >= 2 bins and a bound > 0", k);
     if (mask == GM_MASK_CHANNEL && (f->c < 2 || f->c % 2))
         return gm_error(GM_ERR_ARG, "flow layer %d: a channel mask needs an even number of channels, have %d", k, f->c);
     if (mask == GM_MASK_CHECKER && f->h * f->w < 2)
         return gm_error(GM_ERR_ARG, "flow layer %d: a checkerboard mask needs at least 2 pixels", k);
     gm_flow_layer *l = push(f, GM_FLOW_COUPLING);
     if (!l) return GM_ERR_NOMEM;
-    l->affine = affine ? 1 : 0, l->mask = mask, l->parity = parity & 1;
+    l->affine = affine == GM_COUPLING_SPLINE ? GM_COUPLING_SPLINE : affine ? GM_COUPLING_AFFINE : GM_COUPLING_ADDITIVE;
+    l->mask = mask, l->parity = parity & 1;
+    l->bins = f->spline_bins, l->bound = f->spline_bound;
     int n_cond, n_tr; /* conditioning and transformed sizes (channels for images) */
     if (!f->image) {
         int D = f->c;
@@ -132,12 +138,12 @@ gm_status gm_flow_add_coupling(gm_flow *f, int affine, gm_flow_mask mask, int pa
     }
     l->net.kind = net, l->net.hidden = hidden, l->net.depth = depth;
     l->net.n_in = n_cond;
-    l->net.n_out = (l->affine ? 2 : 1) * n_tr;
+    l->net.n_out = l->affine == GM_COUPLING_SPLINE ? (3 * l->bins - 1) * n_tr : (l->affine ? 2 : 1) * n_tr;
     char prefix[32];
     snprintf(prefix, sizeof prefix, "layer%d.net", k);
     gm_status st = gm_flow_net_declare(f->params, &l->net, prefix);
     if (st != GM_OK) return st;
-    if (l->affine) {
+    if (l->affine == GM_COUPLING_AFFINE) {
         int64_t s[3];
         if ((l->p[0] = addp(f, "scale", chan_shape(f, n_tr, s), s, 1)) < 0) return GM_ERR_ARG;
     }
@@ -288,7 +294,7 @@ gm_status gm_flow_init_params(gm_flow *f, gm_rng *rng) {
         switch (l->kind) {
         case GM_FLOW_COUPLING:
             gm_flow_net_init(f->params, &l->net, rng);
-            if (l->affine) gm_params_init_const(f->params, l->p[0], 1.0f);
+            if (l->affine == GM_COUPLING_AFFINE) gm_params_init_const(f->params, l->p[0], 1.0f);
             break;
         case GM_FLOW_SCALE: gm_params_init_const(f->params, l->p[0], 0.0f); break;
         case GM_FLOW_ACTNORM:

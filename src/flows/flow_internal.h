@@ -14,4 +14,9 @@ void gm_flow_net_init(gm_params *p, const gm_flow_net *net, gm_rng *rng);
 /* The network applied to x: (B, n_in) -> (B, n_out) or (B, n_in, H, W) -> (B, n_out, H, W). */
 gm_tensor *gm_flow_net_forward(gm_params *p, const gm_flow_net *net, gm_ctx *ctx, gm_tensor *x);
 
+/* Rational-quadratic spline of x (B, n) with parameters p (B, n*(3K-1)) from
+ * the conditioner (flow_spline.c); forward or inverse; *ld (B) gets the
+ * forward log|det| (may be NULL). */
+gm_tensor *gm_flow_rqs(gm_ctx *ctx, gm_tensor *x, gm_tensor *p, int K, float bound, int inverse, gm_tensor **ld);
+
 #endif

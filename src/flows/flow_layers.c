@@ -57,8 +57,8 @@ static void coupling_st(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor *xa
         *t = NULL;
         return;
     }
-    int nt = l->affine ? l->net.n_out / 2 : l->net.n_out;
-    if (l->affine) {
+    int nt = l->affine == GM_COUPLING_AFFINE ? l->net.n_out / 2 : l->net.n_out;
+    if (l->affine == GM_COUPLING_AFFINE) {
         *s = gm_mul(ctx, gm_tanh(ctx, gm_slice(ctx, o, 1, 0, nt)), P(l, 0));
         *t = gm_slice(ctx, o, 1, nt, 2 * nt);
     } else {
@@ -75,8 +75,15 @@ static gm_tensor *coupling(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor 
     if (!f->image) {
         gm_tensor *xa = gm_index_select(ctx, x, 1, l->idx_a, l->na); // (B, na)
         gm_tensor *xb = gm_index_select(ctx, x, 1, l->idx_b, l->nb); // (B, nb)
-        coupling_st(f, l, ctx, xa, NULL, &s, &t);
         gm_tensor *yb;
+        if (l->affine == GM_COUPLING_SPLINE) {
+            gm_tensor *lds = NULL, *o = gm_flow_net_forward(f->params, &l->net, ctx, xa);
+            yb = gm_flow_rqs(ctx, xb, o, l->bins, l->bound, inverse, inverse ? NULL : &lds);
+            if (!inverse && lds) add_ld(ctx, ld, lds);
+            gm_tensor *parts[2] = {xa, yb};
+            return gm_index_select(ctx, gm_concat(ctx, 2, parts, 1), 1, l->inv, l->c);
+        }
+        coupling_st(f, l, ctx, xa, NULL, &s, &t);
         if (!inverse) {
             yb = s ? gm_add(ctx, gm_mul(ctx, xb, gm_exp(ctx, s)), t) : gm_add(ctx, xb, t);
             if (s) add_ld(ctx, ld, gm_sum(ctx, s, 1, 0));

@@ -147,7 +147,8 @@ gm_status flow_log_prob(gm_model *m, gm_ctx *ctx, const float *x, int64_t B, dou
     flow_model *fm = m->impl;
     int draws = fm->dequant ? (int)gm_config_int(&m->config, "draws", 1) : 1;
     if (draws < 1) draws = 1;
-    int was = gm_set_grad_enabled(ctx, 0);
+    int was = gm_set_grad_enabled(ctx, 0), was_tr = gm_training(ctx);
+    gm_set_training(ctx, 0); /* eval statistics; never touch batch-norm running averages */
     gm_status st = GM_OK;
     for (int64_t i = 0; i < B && st == GM_OK; i += chunk_rows()) {
         int64_t b = B - i < chunk_rows() ? B - i : chunk_rows();
@@ -170,6 +171,7 @@ gm_status flow_log_prob(gm_model *m, gm_ctx *ctx, const float *x, int64_t B, dou
             for (int64_t r = 0; r < b; r++) out[i + r] += (double)lp->data[r] / draws;
         }
     }
+    gm_set_training(ctx, was_tr);
     gm_set_grad_enabled(ctx, was);
     return st;
 }

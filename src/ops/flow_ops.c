@@ -109,7 +109,11 @@ gm_tensor *gm_slogdet(gm_ctx *ctx, gm_tensor *w) {
     int *piv = gm_arena_alloc(ctx, (size_t)n * sizeof(int));                    // (n)
     gm_tensor *out = gm_op_out(ctx, 0, NULL);
     if (!wd || !a || !piv || !out) return NULL;
-    for (int i = 0; i < n * n; i++) a[i] = wd[i];
+    for (int i = 0; i < n * n; i++) {
+        if (!isfinite(wd[i]))
+            return gm_ctx_fail(ctx, GM_ERR_NONFINITE, "slogdet: entry (%d, %d) of the matrix is %g", i / n, i % n, (double)wd[i]);
+        a[i] = wd[i];
+    }
     double ld = gm_lu_factor(a, n, piv);
     if (!isfinite(ld))
         return gm_ctx_fail(ctx, GM_ERR_NONFINITE, "slogdet: the %dx%d matrix is %s (log|det| = %g)", n, n,
