@@ -35,7 +35,7 @@
  * nominal_flops so the two can be compared. Closed forms:
  *   affine784  6 * 100 * 8 * (392*1024 + 1024*1024 + 1024*784)  = 10.81 GFLOP
  *   flow2d     6 * 1024 * 8 * (1*256 + 256*256 + 256*2)          =  3.26 GFLOP
- *   realnvp    (sum over the 29 couplings and 16 LU 1x1 convs)    see the JSON line
+ *   realnvp    (sum over the 16 couplings and 13 LU 1x1 convs)     =  7.87 GFLOP
  * "pct_peak" relates gflops to the 2-core fp32 peak of the development
  * machine (157 GFLOP/s: AMD EPYC Zen 3, AVX2+FMA, docs/BENCH.md);
  * "pct_peak_480" to the 480 GFLOP/s AVX-512 figure of the engine notes.

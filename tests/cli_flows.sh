@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # cli_flows.sh — the flow models through the CLI: flow2d on a small 2-D CSV
-# (train, eval in nats, density plot, temperature), realnvp on a slice of
-# Fashion-MNIST (bits/dim with the number of dequantization draws, --draws,
+# (train, eval in nats, density plot, temperature), realnvp on small generated
+# 8-bit 8x8 images (bits/dim with the number of dequantization draws, --draws,
 # encode / decode / interpolation), and the bad input: data outside [0, 1],
 # an image that cannot be squeezed, a corrupted (singular) 1x1 convolution in
 # a checkpoint, a temperature <= 0, a NaN during training (step and, with
 # --debug, the layer named). Each bad case: one error line, exit 1-2.
-# Fashion-MNIST comes from the Debian package dataset-fashion-mnist.
+# Fashion-MNIST (the Debian package dataset-fashion-mnist) is only read for
+# the 28x28 squeeze check; real-image round trips are in tests/test_flows.c.
 DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/cli_common.inc"
 G=$GENMOD
@@ -33,16 +34,29 @@ expect_fail "--temperature: must be > 0" "$G" sample "$T/f2/best.safetensors" --
 expect_fail "stopped at step 3.*loss is NaN" "$G" train --model flow2d "${F2[@]}" --debug-nan-at 3 --run "$T/n1"
 expect_fail "stopped at step 3.*flow layer 0 \(coupling\)" "$G" train --model flow2d "${F2[@]}" --debug-nan-at 3 --debug --run "$T/n2"
 
-# --- realnvp on Fashion-MNIST slices (the Debian package)
-FM=(--dataset fashion-mnist --train-split "train[0:200]" --valid-split "valid[0:100]" --test-split "test[0:100]" --epochs 1 --quiet --samples 4)
+# --- realnvp on small 8-bit 8x8 images (.npy uint8; real images: tests/test_flows.c)
+make_npy_u8() { # FILE N H W SEED: N random 8-bit HxW "images" (blobs plus noise) as .npy uint8
+    local f=$1 n=$2 h=$3 w=$4 s=$5
+    local hdr="{'descr': '|u1', 'fortran_order': False, 'shape': ($n, $h, $w), }"
+    local len=$(( ${#hdr} + 1 )); local total=$(( 10 + len )); local pad=$(( (64 - total % 64) % 64 ))
+    hdr="$hdr$(printf '%*s' $pad '')"
+    len=$(( ${#hdr} + 1 ))
+    { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $((len % 256)))\\x$(printf %02x $((len / 256)))"; printf '%s\n' "$hdr";
+      LC_ALL=C awk -v n="$n" -v h="$h" -v w="$w" -v s="$s" 'BEGIN { srand(s); for (i = 0; i < n; i++) { cy = rand() * h; cx = rand() * w;
+          for (y = 0; y < h; y++) for (x = 0; x < w; x++) { d = (y - cy) ^ 2 + (x - cx) ^ 2; v = 255 * exp(-d / 6) + 20 * rand();
+          v = int(v); if (v > 255) v = 255; printf "%c", v } } }'; } >"$f"
+}
+make_npy_u8 "$T/img_tr.npy" 200 8 8 1
+make_npy_u8 "$T/img_te.npy" 100 8 8 2
+FM=(--dataset "$T/img_tr.npy" --valid-data "$T/img_te.npy" --test-data "$T/img_te.npy" --epochs 1 --quiet --samples 4)
 expect_ok "$G" train --model realnvp --features 4 --blocks 0 --scales 2 --inv1x1 plain "${FM[@]}" --run "$T/rn" && pass "realnvp trains"
 grep -Eq 'test NLL -?[0-9.]+ ± [0-9.]+ nats = [0-9.]+ ± [0-9.]+ bits/dim \(100 examples.*1 dequantization draw per image' "$T/out" \
     && pass "train reports bits/dim" || fail "train test line: $(cat "$T/out")"
-expect_ok "$G" eval "$T/rn/best.safetensors" --split "test[0:50]" --draws 3 --json
+expect_ok "$G" eval "$T/rn/best.safetensors" --draws 3 --json
 grep -q '"draws":3' "$T/out" && grep -q '"bpd":' "$T/out" && pass "eval --draws 3 in JSON" || fail "eval JSON: $(cat "$T/out")"
 expect_ok "$G" encode "$T/rn/best.safetensors" --n 4 --out "$T/z.csv" && pass "encode"
-[ "$(wc -l <"$T/z.csv")" -eq 4 ] && [ "$(head -1 "$T/z.csv" | tr ',' '\n' | wc -l)" -eq 784 ] \
-    && pass "4 latents of 784 values" || fail "z.csv shape"
+[ "$(wc -l <"$T/z.csv")" -eq 4 ] && [ "$(head -1 "$T/z.csv" | tr ',' '\n' | wc -l)" -eq 64 ] \
+    && pass "4 latents of 64 values" || fail "z.csv shape"
 expect_ok "$G" decode "$T/rn/best.safetensors" --in "$T/z.csv" --out "$T/dec.png" && pass "decode to PNG"
 expect_ok "$G" decode "$T/rn/best.safetensors" --in "$T/z.csv" --out "$T/interp.png" --interpolate 5 && pass "interpolate"
 make_amat "$T/bin.amat" 50 8 1
@@ -52,7 +66,8 @@ expect_fail "model 'bernoulli' is not invertible" "$G" encode "$T/be/best.safete
 # --- bad input
 printf '0.1,0.2\n1.5,0.3\n' >"$T/bad.csv"
 expect_fail "bad.csv: row 1 column 0 has value 1.5.*\[0, 1\]" "$G" train --model nice --hidden 4 --depth 1 --dataset "$T/bad.csv" --epochs 1 --quiet --run "$T/b1"
-expect_fail "--scales 4: a 28x28 image cannot be squeezed 3 times.*divisible by 8" "$G" train --model realnvp --scales 4 "${FM[@]}" --run "$T/b2"
+expect_fail "--scales 5: a 8x8 image cannot be squeezed 4 times.*divisible by 16" "$G" train --model realnvp --scales 5 "${FM[@]}" --run "$T/b2"
+expect_fail "--scales 4: a 28x28 image cannot be squeezed 3 times.*divisible by 8" "$G" train --model realnvp --scales 4 --dataset fashion-mnist --epochs 1 --quiet --run "$T/b2b"
 expect_fail "realnvp needs image data" "$G" train --model realnvp --dataset "$T/tr.csv" --epochs 1 --quiet --run "$T/b3"
 # corrupt the first 1x1 convolution weight of the realnvp checkpoint: all zeros (singular)
 CK="$T/rn/best.safetensors"
