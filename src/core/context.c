@@ -96,6 +96,18 @@ void *gm_arena_alloc(gm_ctx *ctx, size_t bytes) {
     }
 }
 
+gm_arena_mark gm_arena_get_mark(gm_ctx *ctx) {
+    gm_arena_mark m = {ctx->cur, ctx->cur->used};
+    return m;
+}
+
+void gm_arena_release(gm_ctx *ctx, gm_arena_mark m) {
+    gm_chunk *c = m.chunk;
+    if (!c) return;
+    ctx->cur = c;
+    c->used = m.used; /* later chunks are reset to 0 when the bump pointer reaches them again */
+}
+
 void *gm_arena_calloc(gm_ctx *ctx, size_t bytes) {
     void *p = gm_arena_alloc(ctx, bytes);
     if (p) memset(p, 0, bytes);

@@ -56,6 +56,15 @@ gm_tensor *gm_view_header(gm_ctx *ctx, const gm_tensor *x);
 int gm_axis(gm_ctx *ctx, const gm_tensor *x, int axis, const char *opname);
 /* Sets contiguous strides and numel from shape. */
 void gm_set_contiguous_strides(gm_tensor *t);
+/* Scratch space: everything allocated from the arena after gm_arena_mark is
+ * given back by gm_arena_release, so a kernel's temporary buffers (im2col
+ * columns, ...) are reused by the next call instead of growing the step's
+ * arena (and staying cache-cold). Only for buffers that are dead at release:
+ * no tensor, node or gradient may be allocated in between. */
+typedef struct gm_arena_mark { void *chunk; size_t used; } gm_arena_mark;
+gm_arena_mark gm_arena_get_mark(gm_ctx *ctx);
+void gm_arena_release(gm_ctx *ctx, gm_arena_mark m);
+
 /* Number of OpenMP threads to use for a loop of `work` elementary operations
  * (1 below the threshold where threading pays off on small machines). */
 int gm_par_threads(int64_t work);

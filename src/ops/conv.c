@@ -149,8 +149,8 @@ static void im2col(const conv_geom *g, const float *big, int64_t b0, int64_t nb,
                 if (ih < 0 || ih >= g->Hb) { memset(d, 0, sizeof(float) * (size_t)g->Ws); continue; }
                 const float *srow = src + ih * g->Wb;
                 for (int64_t ow = 0; ow < lo; ow++) d[ow] = 0.0f;
-                if (g->sw == 1)
-                    for (int64_t ow = lo; ow < hi; ow++) d[ow] = srow[ow + off];
+                if (g->sw == 1) /* one contiguous run: memcpy beats an element loop on short rows */
+                    memcpy(d + lo, srow + lo + off, sizeof(float) * (size_t)(hi - lo));
                 else
                     for (int64_t ow = lo; ow < hi; ow++) d[ow] = srow[ow * g->sw + off];
                 for (int64_t ow = hi; ow < g->Ws; ow++) d[ow] = 0.0f;
@@ -176,7 +176,13 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t b0, int64_t
                     if (ih < 0 || ih >= g->Hb) continue;
                     float *drow = dst + ih * g->Wb;
                     const float *s = src + oh * g->Ws;
-                    for (int64_t ow = lo; ow < hi; ow++) drow[ow * g->sw + off] += s[ow];
+                    if (g->sw == 1) {
+                        float *restrict dr = drow + off;
+                        const float *restrict sr = s;
+                        for (int64_t ow = lo; ow < hi; ow++) dr[ow] += sr[ow];
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) drow[ow * g->sw + off] += s[ow];
+                    }
                 }
             }
     }
@@ -222,9 +228,10 @@ static int chunk_buffers(gm_ctx *ctx, const conv_geom *g, int64_t nb, float **co
 
 /* small += W (Cs, CKK) · im2col(big) per chunk. */
 static void fwd_fast(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small) {
+    gm_arena_mark mark = gm_arena_get_mark(ctx); /* the column buffers are scratch */
     int64_t Ns = g->Hs * g->Ws, CKK = g->Cb * g->kh * g->kw, nb = chunk_images(g);
     float *col, *T;
-    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &col, &T)) return;
+    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &col, &T)) { gm_arena_release(ctx, mark); return; }
     for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
         int64_t n = g->B - b0 < nb ? g->B - b0 : nb, ld = n * Ns;
         im2col(g, big, b0, n, col);
@@ -235,13 +242,15 @@ static void fwd_fast(gm_ctx *ctx, const conv_geom *g, const float *big, const fl
             scatter_small_add(g, T, b0, n, small);
         }
     }
+    gm_arena_release(ctx, mark);
 }
 
 /* big += col2im(Wᵀ (CKK, Cs) · small) per chunk. */
 static void adj_fast(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
+    gm_arena_mark mark = gm_arena_get_mark(ctx); /* the column buffers are scratch */
     int64_t Ns = g->Hs * g->Ws, CKK = g->Cb * g->kh * g->kw, nb = chunk_images(g);
     float *colg, *G;
-    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &colg, &G)) return;
+    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &colg, &G)) { gm_arena_release(ctx, mark); return; }
     for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
         int64_t n = g->B - b0 < nb ? g->B - b0 : nb, ld = n * Ns;
         const float *Gp = small + b0 * g->Cs * Ns;
@@ -249,13 +258,15 @@ static void adj_fast(gm_ctx *ctx, const conv_geom *g, const float *small, const 
         gm_sgemm(GM_BACKEND_FAST, 1, 0, CKK, ld, g->Cs, 1.0f, w, CKK, Gp, ld, 0.0f, colg, ld);  // (CKK, n*Ns)
         col2im_add(g, colg, b0, n, big);
     }
+    gm_arena_release(ctx, mark);
 }
 
 /* gw (Cs, CKK) += small (Cs, nb*Ns) · im2col(big)ᵀ per chunk. */
 static void wgrad_fast(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw) {
+    gm_arena_mark mark = gm_arena_get_mark(ctx); /* the column buffers are scratch */
     int64_t Ns = g->Hs * g->Ws, CKK = g->Cb * g->kh * g->kw, nb = chunk_images(g);
     float *col, *G;
-    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &col, &G)) return;
+    if (g->B == 0 || !chunk_buffers(ctx, g, nb, &col, &G)) { gm_arena_release(ctx, mark); return; }
     for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
         int64_t n = g->B - b0 < nb ? g->B - b0 : nb, ld = n * Ns;
         const float *Gp = small + b0 * g->Cs * Ns;
@@ -263,6 +274,7 @@ static void wgrad_fast(gm_ctx *ctx, const conv_geom *g, const float *small, cons
         im2col(g, big, b0, n, col);
         gm_sgemm(GM_BACKEND_FAST, 0, 1, g->Cs, CKK, ld, 1.0f, Gp, ld, col, ld, 1.0f, gw, CKK);
     }
+    gm_arena_release(ctx, mark);
 }
 
 /* ---- backend dispatch and shared pieces ---- */
