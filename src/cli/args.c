@@ -183,7 +183,8 @@ void cli_print_nll(FILE *f, const char *label, gm_model *m, const char *data, in
     fprintf(f, "%s NLL %.4f ± %.4f nats", label, nll, se);
     int draws = m->def->dequant_draws ? m->def->dequant_draws(m) : 0;
     if (draws > 0) fprintf(f, " = %.4f ± %.4f bits/dim", bits_per_dim(nll, m->dim), se / ((double)m->dim * log(2.0)));
-    fprintf(f, " (%lld examples of %s, %s log-likelihood", (long long)n, data, gm_logp_kind_name(m->def->logp_kind));
+    if (data) fprintf(f, " (%lld examples of %s, %s log-likelihood", (long long)n, data, gm_logp_kind_name(m->def->logp_kind));
+    else fprintf(f, " (%lld examples, %s log-likelihood, model %s", (long long)n, gm_logp_kind_name(m->def->logp_kind), m->def->name);
     if (m->def->n_masks) {
         int k = m->def->n_masks(m);
         fprintf(f, ", %d mask%s averaged", k, k == 1 ? "" : "s");

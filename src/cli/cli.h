@@ -78,7 +78,8 @@ int cli_write_samples(const char *cmd, const char *path, const float *x, int64_t
 void cli_json_nll(FILE *f, const char *kind, struct gm_model *m, const char *data, int64_t n, double nll, double se);
 
 /* The human-readable NLL line shared by train and eval:
- * "<label> NLL 12.3456 ± 0.1234 nats[ = 3.4567 ± 0.0001 bits/dim] (<n> examples of <data>, exact log-likelihood[, ...]<tail>)". */
+ * "<label> NLL 12.3456 ± 0.1234 nats[ = 3.4567 ± 0.0001 bits/dim] (<n> examples of <data>, exact log-likelihood[, ...]<tail>)";
+ * data NULL: "(<n> examples, exact log-likelihood, model <name>[, ...])". */
 void cli_print_nll(FILE *f, const char *label, struct gm_model *m, const char *data, int64_t n, double nll, double se,
                    const char *tail);
 

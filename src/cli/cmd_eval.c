@@ -110,7 +110,7 @@ int cmd_eval(int argc, char **argv) {
         rc = cli_fail_lib("eval");
     } else {
         if (json) cli_json_nll(stdout, NULL, m, d.name, d.n, nll, se);
-        else cli_print_nll(stdout, d.name, m, d.name, d.n, nll, se, NULL);
+        else cli_print_nll(stdout, d.name, m, NULL, d.n, nll, se, NULL);
         if (pe && *pe) rc = write_per_example(pe, lp, d.n);
     }
     free(lp);
