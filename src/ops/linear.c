@@ -112,10 +112,11 @@ static void linear_backward(gm_ctx *ctx, gm_node *n) {
         }
     }
     float *gb = gm_grad_buf(ctx, bias);
-    if (gb)
+    if (gb) /* restrict: the gradient rows and gb never overlap, so the j loop vectorises (same order of sums) */
         for (int64_t r = 0; r < rows; r++) {
-            const float *g = gy + r * outf;
-            for (int64_t j = 0; j < outf; j++) gb[j] += g[j];
+            const float *restrict g = gy + r * outf;
+            float *restrict b = gb;
+            for (int64_t j = 0; j < outf; j++) b[j] += g[j];
         }
 }
 
@@ -156,10 +157,11 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     if (!y) return NULL;
     gm_sgemm(gm_get_backend(ctx), 0, 1, rows, outf, in, 1.0f, xd, in, wd, in, 0.0f, y->data, outf);
     if (bias) {
-        const float *bd = bias->data;
-        float *yd = y->data;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < outf; j++) yd[r * outf + j] += bd[j];
+        for (int64_t r = 0; r < rows; r++) { /* restrict: y is a fresh output, so the j loop vectorises */
+            const float *restrict bd = bias->data;
+            float *restrict yr = y->data + r * outf;
+            for (int64_t j = 0; j < outf; j++) yr[j] += bd[j];
+        }
     }
     gm_node *node = gm_op_record(ctx, op, linear_backward, y, 3, x, w, bias);
     if (node) {
