@@ -147,18 +147,14 @@ int cmd_sample(int argc, char **argv) {
     int user_n = gm_config_get(&a.cfg, "n") != NULL;
     if (observing && !user_n) gm_config_set(&a.cfg, "n", "8");
     if (gm_hparams_defaults(&a.cfg, sample_hparams, N_SAMPLE) != GM_OK) return cli_fail_lib("sample");
+    double T = gm_config_float(&a.cfg, "temperature", 1.0);
+    if (!(T > 0)) return cli_fail("sample", "--temperature: must be > 0, got %s", gm_config_get(&a.cfg, "temperature"));
     gm_model *m = NULL;
     if (gm_model_load(a.pos[0], &m, NULL) != GM_OK) return cli_fail_lib("sample");
     int plot = m->dim == 2 && m->h == 0 && cli_has_suffix(gm_config_get(&a.cfg, "out"), ".png");
     if (plot && !user_n) gm_config_set(&a.cfg, "n", "20000");
     int64_t n = gm_config_int(&a.cfg, "n", 64);
-    double T = gm_config_float(&a.cfg, "temperature", 1.0);
-    int has_T = gm_config_get(&a.cfg, "temperature") && T != 1.0;
-    if (!(T > 0)) {
-        gm_model_free(m);
-        return cli_fail("sample", "--temperature: must be > 0, got %s", gm_config_get(&a.cfg, "temperature"));
-    }
-    if (has_T && !m->def->sample_temp) {
+    if (T != 1.0 && !m->def->sample_temp) {
         rc = cli_fail("sample", "--temperature: model '%s' has no base noise to scale", m->def->name);
         gm_model_free(m);
         return rc;

@@ -338,17 +338,16 @@ static gm_status finite_param(gm_flow *f, int idx) {
     return GM_OK;
 }
 
-/* 1 if v (n) holds each of 0..n-1 exactly once. */
-static int is_permutation(const float *v, int n) {
-    unsigned char *seen = calloc((size_t)n, 1);
-    int ok = seen != NULL;
-    for (int i = 0; ok && i < n; i++) {
+int gm_flow_perm_from_floats(const float *v, int n, int inverse, int64_t *idx) {
+    for (int i = 0; i < n; i++) idx[i] = -1;
+    for (int i = 0; i < n; i++) { /* the inverse first: it doubles as the "seen" marks */
         float x = v[i];
-        if (!(x >= 0 && x < n) || x != floorf(x) || seen[(int)x]) ok = 0;
-        else seen[(int)x] = 1;
+        if (!(x >= 0 && x < n) || x != floorf(x) || idx[(int)x] >= 0) return 0;
+        idx[(int)x] = i;
     }
-    free(seen);
-    return ok;
+    if (!inverse)
+        for (int i = 0; i < n; i++) idx[i] = (int64_t)v[i];
+    return 1;
 }
 
 gm_status gm_flow_validate(gm_flow *f) {
@@ -394,8 +393,10 @@ gm_status gm_flow_validate(gm_flow *f) {
                                     "sign_s is not +-1 (row %d)", k, i);
             }
         } else if (l->kind == GM_FLOW_PERMUTE) {
-            if (!is_permutation(gm_params_get(f->params, l->p[0])->data, n))
-                return gm_error(GM_ERR_FORMAT, "layer %d (permutation): perm is not a permutation of 0..%d", k, n - 1);
+            int64_t *idx = malloc((size_t)n * sizeof *idx);
+            int ok = idx && gm_flow_perm_from_floats(gm_params_get(f->params, l->p[0])->data, n, 0, idx);
+            free(idx);
+            if (!ok) return gm_error(GM_ERR_FORMAT, "layer %d (permutation): perm is not a permutation of 0..%d", k, n - 1);
         } else if (l->kind == GM_FLOW_BATCHNORM) {
             gm_tensor *rv = gm_params_get(f->params, l->p[3]);
             for (int64_t i = 0; i < rv->numel; i++)

@@ -14,6 +14,11 @@ void gm_flow_net_init(gm_params *p, const gm_flow_net *net, gm_rng *rng);
 /* The network applied to x: (B, n_in) -> (B, n_out) or (B, n_in, H, W) -> (B, n_out, H, W). */
 gm_tensor *gm_flow_net_forward(gm_params *p, const gm_flow_net *net, gm_ctx *ctx, gm_tensor *x);
 
+/* 1 if v (n) holds each of 0..n-1 exactly once (exact float indices, as a
+ * permutation buffer stores them); idx (n) then gets the permutation
+ * (inverse = 0: idx[i] = v[i]) or its inverse. 0 otherwise (idx clobbered). */
+int gm_flow_perm_from_floats(const float *v, int n, int inverse, int64_t *idx);
+
 /* Rational-quadratic spline of x (B, n) with parameters p (B, n*(3K-1)) from
  * the conditioner (flow_spline.c); forward or inverse; *ld (B) gets the
  * forward log|det| (may be NULL). */

@@ -70,6 +70,14 @@ static void coupling_st(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor *xa
     }
 }
 
+/* y = x ⊙ exp(s) + t (s NULL: x + t) and its inverse; the forward adds Σ s to *ld. */
+static gm_tensor *apply_st(gm_ctx *ctx, gm_tensor *x, gm_tensor *s, gm_tensor *t, gm_tensor **ld, int inverse) {
+    if (inverse) return s ? gm_mul(ctx, gm_sub(ctx, x, t), gm_exp(ctx, gm_neg(ctx, s))) : gm_sub(ctx, x, t);
+    if (!s) return gm_add(ctx, x, t);
+    add_ld(ctx, ld, rowsum(ctx, s));
+    return gm_add(ctx, gm_mul(ctx, x, gm_exp(ctx, s)), t);
+}
+
 static gm_tensor *coupling(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor *x, gm_tensor **ld, int inverse) {
     gm_tensor *s, *t;
     if (!f->image) {
@@ -79,16 +87,10 @@ static gm_tensor *coupling(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor 
         if (l->affine == GM_COUPLING_SPLINE) {
             gm_tensor *lds = NULL, *o = gm_flow_net_forward(f->params, &l->net, ctx, xa);
             yb = gm_flow_rqs(ctx, xb, o, l->bins, l->bound, inverse, inverse ? NULL : &lds);
-            if (!inverse && lds) add_ld(ctx, ld, lds);
-            gm_tensor *parts[2] = {xa, yb};
-            return gm_index_select(ctx, gm_concat(ctx, 2, parts, 1), 1, l->inv, l->c);
-        }
-        coupling_st(f, l, ctx, xa, NULL, &s, &t);
-        if (!inverse) {
-            yb = s ? gm_add(ctx, gm_mul(ctx, xb, gm_exp(ctx, s)), t) : gm_add(ctx, xb, t);
-            if (s) add_ld(ctx, ld, gm_sum(ctx, s, 1, 0));
+            if (lds) add_ld(ctx, ld, lds);
         } else {
-            yb = s ? gm_mul(ctx, gm_sub(ctx, xb, t), gm_exp(ctx, gm_neg(ctx, s))) : gm_sub(ctx, xb, t);
+            coupling_st(f, l, ctx, xa, NULL, &s, &t);
+            yb = apply_st(ctx, xb, s, t, ld, inverse);
         }
         gm_tensor *parts[2] = {xa, yb};
         return gm_index_select(ctx, gm_concat(ctx, 2, parts, 1), 1, l->inv, l->c); // (B, D)
@@ -98,23 +100,13 @@ static gm_tensor *coupling(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor 
         gm_tensor *m = gm_wrap(ctx, 4, ms, l->checker);
         gm_tensor *mc = gm_wrap(ctx, 4, ms, l->checker + (int64_t)l->h * l->w);
         coupling_st(f, l, ctx, gm_mul(ctx, x, m), mc, &s, &t); /* x ⊙ m is unchanged by the layer */
-        if (!inverse) {
-            if (s) add_ld(ctx, ld, rowsum(ctx, s));
-            return s ? gm_add(ctx, gm_mul(ctx, x, gm_exp(ctx, s)), t) : gm_add(ctx, x, t);
-        }
-        return s ? gm_mul(ctx, gm_sub(ctx, x, t), gm_exp(ctx, gm_neg(ctx, s))) : gm_sub(ctx, x, t);
+        return apply_st(ctx, x, s, t, ld, inverse);
     }
     /* channel mask */
     int c2 = l->c / 2, a0 = l->parity ? c2 : 0, b0 = l->parity ? 0 : c2;
     gm_tensor *xa = gm_slice(ctx, x, 1, a0, a0 + c2), *xb = gm_slice(ctx, x, 1, b0, b0 + c2);
     coupling_st(f, l, ctx, xa, NULL, &s, &t);
-    gm_tensor *yb;
-    if (!inverse) {
-        yb = s ? gm_add(ctx, gm_mul(ctx, xb, gm_exp(ctx, s)), t) : gm_add(ctx, xb, t);
-        if (s) add_ld(ctx, ld, rowsum(ctx, s));
-    } else {
-        yb = s ? gm_mul(ctx, gm_sub(ctx, xb, t), gm_exp(ctx, gm_neg(ctx, s))) : gm_sub(ctx, xb, t);
-    }
+    gm_tensor *yb = apply_st(ctx, xb, s, t, ld, inverse);
     gm_tensor *parts[2] = {l->parity ? yb : xa, l->parity ? xa : yb};
     return gm_concat(ctx, 2, parts, 1);
 }
@@ -196,18 +188,9 @@ static gm_tensor *inv1x1(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor *x
 static gm_tensor *permute(gm_flow *f, gm_flow_layer *l, gm_ctx *ctx, gm_tensor *x, int inverse, int k) {
     int n = l->c;
     int64_t *idx = gm_arena_alloc(ctx, (size_t)n * sizeof(int64_t)); // (C)
-    unsigned char *seen = gm_arena_alloc(ctx, (size_t)n);
-    if (!idx || !seen) return NULL;
-    memset(seen, 0, (size_t)n);
-    const float *pd = P(l, 0)->data;
-    for (int i = 0; i < n; i++) {
-        float v = pd[i];
-        if (!(v >= 0 && v < n) || v != floorf(v) || seen[(int)v])
-            return gm_ctx_fail(ctx, GM_ERR_FORMAT, "flow layer %d: perm is not a permutation", k);
-        seen[(int)v] = 1;
-        if (inverse) idx[(int)v] = i;
-        else idx[i] = (int64_t)v;
-    }
+    if (!idx) return NULL;
+    if (!gm_flow_perm_from_floats(P(l, 0)->data, n, inverse, idx))
+        return gm_ctx_fail(ctx, GM_ERR_FORMAT, "flow layer %d: perm is not a permutation", k);
     return gm_index_select(ctx, x, 1, idx, n);
 }
 

@@ -140,18 +140,30 @@ gm_tensor *flow_loss(gm_model *m, gm_ctx *ctx, gm_tensor *x, gm_rng *rng) {
     return gm_scale(ctx, gm_sum(ctx, lp, GM_ALL_AXES, 0), (float)(-1.0 / (double)B));
 }
 
-static int64_t chunk_rows(void) { return GM_MODEL_LOGP_CHUNK; }
+#define CHUNK GM_MODEL_LOGP_CHUNK /* rows per no-grad graph (bounds the arena) */
+
+/* Evaluation mode for the no-gradient passes (eval statistics: batch-norm
+ * running averages are used and never updated); eval_end restores. */
+typedef struct eval_scope { int grad, training; } eval_scope;
+static eval_scope eval_begin(gm_ctx *ctx) {
+    eval_scope e = {gm_set_grad_enabled(ctx, 0), gm_training(ctx)};
+    gm_set_training(ctx, 0);
+    return e;
+}
+static void eval_end(gm_ctx *ctx, eval_scope e) {
+    gm_set_training(ctx, e.training);
+    gm_set_grad_enabled(ctx, e.grad);
+}
 
 gm_status flow_log_prob(gm_model *m, gm_ctx *ctx, const float *x, int64_t B, double *out) {
     if (B < 0 || (B > 0 && (!x || !out))) return gm_error(GM_ERR_ARG, "%s log_prob: NULL data or output", m->def->name);
     flow_model *fm = m->impl;
     int draws = fm->dequant ? (int)gm_config_int(&m->config, "draws", 1) : 1;
     if (draws < 1) draws = 1;
-    int was = gm_set_grad_enabled(ctx, 0), was_tr = gm_training(ctx);
-    gm_set_training(ctx, 0); /* eval statistics; never touch batch-norm running averages */
+    eval_scope ev = eval_begin(ctx);
     gm_status st = GM_OK;
-    for (int64_t i = 0; i < B && st == GM_OK; i += chunk_rows()) {
-        int64_t b = B - i < chunk_rows() ? B - i : chunk_rows();
+    for (int64_t i = 0; i < B && st == GM_OK; i += CHUNK) {
+        int64_t b = B - i < CHUNK ? B - i : CHUNK;
         for (int64_t r = 0; r < b; r++) out[i + r] = 0;
         for (int k = 0; k < draws && st == GM_OK; k++) {
             gm_ctx_reset(ctx);
@@ -171,8 +183,7 @@ gm_status flow_log_prob(gm_model *m, gm_ctx *ctx, const float *x, int64_t B, dou
             for (int64_t r = 0; r < b; r++) out[i + r] += (double)lp->data[r] / draws;
         }
     }
-    gm_set_training(ctx, was_tr);
-    gm_set_grad_enabled(ctx, was);
+    eval_end(ctx, ev);
     return st;
 }
 
@@ -180,11 +191,10 @@ gm_status flow_sample_temp(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, dou
     if (!rng || n < 0 || (n > 0 && !out)) return gm_error(GM_ERR_ARG, "%s sample: NULL rng or output", m->def->name);
     if (!(T > 0) || !isfinite(T)) return gm_error(GM_ERR_ARG, "--temperature: must be > 0, got %g", T);
     flow_model *fm = m->impl;
-    int was = gm_set_grad_enabled(ctx, 0), was_tr = gm_training(ctx);
-    gm_set_training(ctx, 0);
+    eval_scope ev = eval_begin(ctx);
     gm_status st = GM_OK;
-    for (int64_t i = 0; i < n && st == GM_OK; i += chunk_rows()) {
-        int64_t b = n - i < chunk_rows() ? n - i : chunk_rows();
+    for (int64_t i = 0; i < n && st == GM_OK; i += CHUNK) {
+        int64_t b = n - i < CHUNK ? n - i : CHUNK;
         gm_ctx_reset(ctx);
         gm_tensor *z = gm_tensor_new(ctx, 2, (int64_t[]){b, m->dim});
         if (!z) break;
@@ -212,8 +222,7 @@ gm_status flow_sample_temp(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, dou
     }
     if (st == GM_OK && gm_ctx_status(ctx) != GM_OK)
         st = gm_error(gm_ctx_status(ctx), "%s sample: %s", m->def->name, gm_ctx_error(ctx));
-    gm_set_training(ctx, was_tr);
-    gm_set_grad_enabled(ctx, was);
+    eval_end(ctx, ev);
     return st;
 }
 
@@ -224,11 +233,10 @@ gm_status flow_sample(gm_model *m, gm_ctx *ctx, gm_rng *rng, int64_t n, float *o
 gm_status flow_encode(gm_model *m, gm_ctx *ctx, const float *x, int64_t n, float *z) {
     if (n < 0 || (n > 0 && (!x || !z))) return gm_error(GM_ERR_ARG, "%s encode: NULL data or output", m->def->name);
     flow_model *fm = m->impl;
-    int was = gm_set_grad_enabled(ctx, 0), was_tr = gm_training(ctx);
-    gm_set_training(ctx, 0);
+    eval_scope ev = eval_begin(ctx);
     gm_status st = GM_OK;
-    for (int64_t i = 0; i < n && st == GM_OK; i += chunk_rows()) {
-        int64_t b = n - i < chunk_rows() ? n - i : chunk_rows();
+    for (int64_t i = 0; i < n && st == GM_OK; i += CHUNK) {
+        int64_t b = n - i < CHUNK ? n - i : CHUNK;
         gm_ctx_reset(ctx);
         float *y = gm_arena_alloc(ctx, (size_t)(b * m->dim) * sizeof(float)); // (b, D)
         double *ld = gm_arena_alloc(ctx, (size_t)b * sizeof(double));        // (b)
@@ -240,18 +248,16 @@ gm_status flow_encode(gm_model *m, gm_ctx *ctx, const float *x, int64_t n, float
     }
     if (st == GM_OK && gm_ctx_status(ctx) != GM_OK)
         st = gm_error(gm_ctx_status(ctx), "%s encode: %s", m->def->name, gm_ctx_error(ctx));
-    gm_set_training(ctx, was_tr);
-    gm_set_grad_enabled(ctx, was);
+    eval_end(ctx, ev);
     return st;
 }
 
 gm_status flow_decode(gm_model *m, gm_ctx *ctx, const float *z, int64_t n, float *x) {
     if (n < 0 || (n > 0 && (!x || !z))) return gm_error(GM_ERR_ARG, "%s decode: NULL data or output", m->def->name);
     flow_model *fm = m->impl;
-    int was = gm_set_grad_enabled(ctx, 0), was_tr = gm_training(ctx);
-    gm_set_training(ctx, 0);
-    for (int64_t i = 0; i < n; i += chunk_rows()) {
-        int64_t b = n - i < chunk_rows() ? n - i : chunk_rows();
+    eval_scope ev = eval_begin(ctx);
+    for (int64_t i = 0; i < n; i += CHUNK) {
+        int64_t b = n - i < CHUNK ? n - i : CHUNK;
         gm_ctx_reset(ctx);
         gm_tensor *zt = gm_from_data(ctx, 2, (int64_t[]){b, m->dim}, z + i * m->dim);
         gm_tensor *xt = gm_flow_inverse(&fm->flow, ctx, zt);
@@ -261,8 +267,7 @@ gm_status flow_decode(gm_model *m, gm_ctx *ctx, const float *z, int64_t n, float
     }
     gm_status st = gm_ctx_status(ctx);
     if (st != GM_OK) st = gm_error(st, "%s decode: %s", m->def->name, gm_ctx_error(ctx));
-    gm_set_training(ctx, was_tr);
-    gm_set_grad_enabled(ctx, was);
+    eval_end(ctx, ev);
     return st;
 }
 
