@@ -118,33 +118,27 @@ static void test_adjoint(void) {
         }
 }
 
-/* Runs op on both backends for a size that needs several im2col chunks and
- * threads; compares output and all gradients (atol 1e-4, rtol 1e-4). */
-static void big_case(int transposed) {
-    /* conv2d: x (15,32,24,24), w (8,32,3,3) -> (15,8,24,24); convT: x (15,8,24,24),
-     * w (8,32,3,3), stride 2 -> (15,32,48,48). Either way the col buffer holds
-     * 288*576 floats per image: 12 images per chunk, so two chunks (12 + 3). */
-    const int64_t B = 15, C = 32, H = 24, O = 8;
-    gm_conv_params p = transposed ? (gm_conv_params)CP(2, 2, 1, 1, 1, 1, 1, 1) : (gm_conv_params)CP(1, 1, 1, 1, 1, 1, 0, 0);
-    int64_t xs[4] = {B, transposed ? O : C, H, H};
-    int64_t ws[4] = {O, C, 3, 3};
+/* Runs conv2d (or conv_transpose2d) with x of shape xs and w of shape ws on
+ * both backends and compares output and all gradients (atol atol, rtol 1e-4). */
+static void compare_backends(const char *label, int transposed, const int64_t xs[4], const int64_t ws[4],
+                             gm_conv_params p, double atol) {
     float *res[2][4] = {{0}};
     int64_t nres[4] = {0};
     for (int be = 0; be < 2; be++) {
         gm_ctx *ctx = gm_ctx_new(0);
         gm_set_backend(ctx, be ? GM_BACKEND_REF : GM_BACKEND_FAST);
         gm_tensor *x = gm_tensor_new(ctx, 4, xs), *w = gm_tensor_new(ctx, 4, ws);
-        gm_tensor *bias = gm_new1(ctx, transposed ? C : O);
+        gm_tensor *bias = gm_new1(ctx, ws[transposed ? 1 : 0]);
         fill(x->data, x->numel, 11);
         fill(w->data, w->numel, 12);
         fill(bias->data, bias->numel, 13);
         gm_requires_grad(x); gm_requires_grad(w); gm_requires_grad(bias);
         gm_tensor *y = transposed ? gm_conv_transpose2d(ctx, x, w, bias, p) : gm_conv2d(ctx, x, w, bias, p);
-        CHECK(y != NULL, "big case: %s", gm_ctx_error(ctx));
-        if (!y) { gm_ctx_free(ctx); return; }
+        CHECK(y != NULL, "%s: %s", label, gm_ctx_error(ctx));
+        if (!y) { gm_ctx_free(ctx); break; }
         float *seed = malloc(sizeof(float) * (size_t)y->numel);
         fill(seed, y->numel, 14);
-        CHECK(gm_backward_with(ctx, y, seed) == GM_OK, "big case backward: %s", gm_ctx_error(ctx));
+        CHECK(gm_backward_with(ctx, y, seed) == GM_OK, "%s backward: %s", label, gm_ctx_error(ctx));
         free(seed);
         const gm_tensor *ts[4] = {y, x, w, bias};
         for (int k = 0; k < 4; k++) {
@@ -155,14 +149,51 @@ static void big_case(int transposed) {
         }
         gm_ctx_free(ctx);
     }
-    static const char *names[2][4] = {{"big conv2d: output", "big conv2d: grad x", "big conv2d: grad w", "big conv2d: grad bias"},
-                                      {"big convT: output", "big convT: grad x", "big convT: grad w", "big convT: grad bias"}};
+    static const char *what[4] = {"output", "grad x", "grad w", "grad bias"};
     for (int k = 0; k < 4; k++) {
-        /* sums of up to ~B*H*W = 8640 terms of O(1): fast (float GEMM) vs ref (double) */
-        CHECK_ARRAYS(names[transposed][k], res[0][k], res[1][k], nres[k], 1e-3, 1e-4);
+        char name[160];
+        snprintf(name, sizeof name, "%s: %s", label, what[k]);
+        if (res[0][k] && res[1][k]) CHECK_ARRAYS(name, res[0][k], res[1][k], nres[k], atol, 1e-4);
         free(res[0][k]);
         free(res[1][k]);
     }
+}
+
+/* A size that needs several im2col chunks and threads (conv2d goes to the
+ * direct kernels, the strided convT to im2col):
+ * conv2d: x (15,32,24,24), w (8,32,3,3) -> (15,8,24,24); convT: x (15,8,24,24),
+ * w (8,32,3,3), stride 2 -> (15,32,48,48). Either way the col buffer would hold
+ * 288*576 floats per image: 12 images per chunk, so two chunks (12 + 3). */
+static void big_case(int transposed) {
+    const int64_t B = 15, C = 32, H = 24, O = 8;
+    gm_conv_params p = transposed ? (gm_conv_params)CP(2, 2, 1, 1, 1, 1, 1, 1) : (gm_conv_params)CP(1, 1, 1, 1, 1, 1, 0, 0);
+    int64_t xs[4] = {B, transposed ? O : C, H, H};
+    int64_t ws[4] = {O, C, 3, 3};
+    /* sums of up to ~B*H*W = 8640 terms of O(1): fast (float) vs ref (double) */
+    compare_backends(transposed ? "big convT" : "big conv2d", transposed, xs, ws, p, 1e-3);
+}
+
+/* The direct stride-1 kernels (conv_direct.c) against the reference over the
+ * shapes their tiling has to get right: output channels 1..5 and 16 (full and
+ * partial 4-channel tiles), position counts that end on 8, 16 or 24, kernels
+ * 1x1 to 5x5 incl. non-square, every padding 0..k-1, one image and several,
+ * conv2d and conv_transpose2d; plus the realnvp conditioner sizes. */
+static void test_direct_sweep(void) {
+    static const struct { int64_t B, C, S, H, W, kh, kw, ph, pw; } cs[] = {
+        {1, 1, 1, 1, 1, 1, 1, 0, 0},   {2, 3, 2, 5, 7, 3, 3, 1, 1},  {3, 2, 5, 6, 4, 3, 3, 0, 2},
+        {1, 4, 3, 9, 9, 3, 3, 2, 0},   {2, 5, 4, 7, 7, 1, 1, 0, 0},  {2, 3, 16, 8, 11, 2, 3, 1, 2},
+        {1, 6, 1, 10, 9, 5, 5, 4, 4},  {2, 2, 6, 4, 13, 1, 4, 0, 3}, {3, 16, 16, 14, 14, 3, 3, 1, 1},
+        {2, 1, 16, 28, 28, 3, 3, 1, 1}, {2, 16, 2, 28, 28, 3, 3, 1, 1}, {4, 16, 8, 7, 7, 3, 3, 1, 1},
+    };
+    for (int k = 0; k < (int)(sizeof cs / sizeof cs[0]); k++)
+        for (int tr = 0; tr < 2; tr++) {
+            char label[96];
+            snprintf(label, sizeof label, "direct %s case %d", tr ? "convT" : "conv2d", k);
+            gm_conv_params p = CP(1, 1, (int)cs[k].ph, (int)cs[k].pw, 1, 1, 0, 0);
+            int64_t xs[4] = {cs[k].B, tr ? cs[k].S : cs[k].C, cs[k].H, cs[k].W};
+            int64_t ws[4] = {cs[k].S, cs[k].C, cs[k].kh, cs[k].kw};  /* convT: x has S channels, output C */
+            compare_backends(label, tr, xs, ws, p, 1e-3);
+        }
 }
 
 /* Strided (transposed-view) inputs give the same results as contiguous copies. */
@@ -272,6 +303,7 @@ int main(void) {
     test_adjoint();
     big_case(0);
     big_case(1);
+    test_direct_sweep();
     test_strided();
     test_pool_semantics();
     test_bad_input();

@@ -12,25 +12,19 @@
  * (the weight layouts (O,C,kh,kw) and torch's (C_in,O,kh,kw) are both (Cs,Cb,kh,kw)).
  *
  * REF backend: direct loops with double accumulation, single-threaded.
- * FAST backend: im2col / col2im + gm_sgemm over chunks of images (one GEMM per
+ * FAST backend: stride-1 narrow layers go to the direct kernels of
+ * conv_direct.c (gm_conv_direct_ok says which); the rest to im2col / col2im + gm_sgemm over chunks of images (one GEMM per
  * chunk; col buffer from the arena, about 8 MB at most unless one image needs
  * more), OpenMP over rows/planes for the copies; every output element is
  * written by one thread in a fixed order, so results are deterministic.
  * Not here: groups / depthwise, 1-d or 3-d conv, NHWC, pooling (pool.c).
  */
-#include "core/op_internal.h"
+#include "conv_internal.h"
 #include "kernels/gemm.h"
 #include <string.h>
 
 #define COL_CAP_FLOATS ((int64_t)1 << 21) /* col buffer budget per op call (8 MB) */
 #define PAR_MIN 32768                    /* elements below which copies stay single-threaded */
-
-typedef struct conv_geom {
-    int64_t B, Cb, Hb, Wb;   /* big image */
-    int64_t Cs, Hs, Ws;      /* small image */
-    int64_t kh, kw;
-    int64_t sh, sw, ph, pw, dh, dw;
-} conv_geom;
 
 /* What backward needs: geometry and contiguous input/weight data. */
 typedef struct conv_saved {
@@ -281,16 +275,19 @@ static void wgrad_fast(gm_ctx *ctx, const conv_geom *g, const float *small, cons
 
 static void prim_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small) {
     if (gm_get_backend(ctx) == GM_BACKEND_REF) fwd_ref(g, big, w, small);
+    else if (gm_conv_direct_ok(g)) gm_conv_direct_fwd(ctx, g, big, w, small);
     else fwd_fast(ctx, g, big, w, small);
 }
 
 static void prim_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
     if (gm_get_backend(ctx) == GM_BACKEND_REF) adj_ref(g, small, w, big);
+    else if (gm_conv_direct_ok(g)) gm_conv_direct_adj(ctx, g, small, w, big);
     else adj_fast(ctx, g, small, w, big);
 }
 
 static void prim_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw) {
     if (gm_get_backend(ctx) == GM_BACKEND_REF) wgrad_ref(g, small, big, gw);
+    else if (gm_conv_direct_ok(g)) gm_conv_direct_wgrad(ctx, g, small, big, gw);
     else wgrad_fast(ctx, g, small, big, gw);
 }
 
@@ -304,14 +301,20 @@ static void fill_bias(float *out, const float *bias, int64_t B, int64_t C, int64
         }
 }
 
-/* gb[c] += Σ_{b,n} gy[b,c,n]; one channel per thread, fixed order. */
+/* gb[c] += Σ_{b,n} gy[b,c,n]; one channel per thread, fixed order: each plane
+ * is summed in 8 float lanes (a vectorisable loop), the lanes and planes in double. */
 static void bias_grad(const float *gy, int64_t B, int64_t C, int64_t N, float *gb) {
 #pragma omp parallel for schedule(static) num_threads(gm_par_threads(B * C * N)) if (B * C * N > PAR_MIN)
     for (int64_t c = 0; c < C; c++) {
         double acc = 0.0;
         for (int64_t b = 0; b < B; b++) {
-            const float *p = gy + (b * C + c) * N;
-            for (int64_t n = 0; n < N; n++) acc += p[n];
+            const float *restrict p = gy + (b * C + c) * N;
+            float lane[8] = {0};
+            int64_t n8 = N & ~(int64_t)7;
+            for (int64_t n = 0; n < n8; n += 8)
+                for (int k = 0; k < 8; k++) lane[k] += p[n + k];
+            for (int64_t n = n8; n < N; n++) lane[n - n8] += p[n];
+            for (int k = 0; k < 8; k++) acc += lane[k];
         }
         gb[c] += (float)acc;
     }
@@ -366,8 +369,17 @@ static void conv2d_backward(gm_ctx *ctx, gm_node *n) {
     const conv_saved *s = n->saved;
     const conv_geom *g = &s->g;
     const float *gy = n->out->grad;  // (B, O, Ho, Wo) = small
-    float *gx = gm_grad_buf(ctx, n->in[0]), *gw = gm_grad_buf(ctx, n->in[1]), *gb = gm_grad_buf(ctx, n->in[2]);
-    if (gx) prim_adj(ctx, g, gy, s->wd, gx);
+    gm_tensor *x = n->in[0];
+    if (x->requires_grad && !x->grad && gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(g)) {
+        /* a gradient buffer not allocated yet is written, not zero-filled then accumulated */
+        x->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)x->numel);
+        if (!x->grad) return;
+        gm_conv_direct_adj_set(ctx, g, gy, s->wd, x->grad);
+    } else {
+        float *gx = gm_grad_buf(ctx, x);
+        if (gx) prim_adj(ctx, g, gy, s->wd, gx);
+    }
+    float *gw = gm_grad_buf(ctx, n->in[1]), *gb = gm_grad_buf(ctx, n->in[2]);
     if (gw) prim_wgrad(ctx, g, gy, s->xd, gw);
     if (gb) bias_grad(gy, g->B, g->Cs, g->Hs * g->Ws, gb);
 }
@@ -395,8 +407,12 @@ gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, g
     int64_t shape[4] = {g.B, g.Cs, g.Hs, g.Ws};
     gm_tensor *y = gm_op_out(ctx, 4, shape);
     if (!y) return NULL;
-    fill_bias(y->data, bd, g.B, g.Cs, g.Hs * g.Ws);
-    prim_fwd(ctx, &g, xd, wd, y->data);
+    if (gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(&g)) {
+        gm_conv_direct_fwd_bias(ctx, &g, xd, wd, bd, y->data);  /* writes y = bias + conv */
+    } else {
+        fill_bias(y->data, bd, g.B, g.Cs, g.Hs * g.Ws);
+        prim_fwd(ctx, &g, xd, wd, y->data);
+    }
     if (gm_ctx_status(ctx) != GM_OK) return NULL;
     gm_node *n = gm_op_record(ctx, GM_OP_CONV2D, conv2d_backward, y, 3, x, w, bias);
     if (n) {

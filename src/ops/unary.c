@@ -65,7 +65,8 @@ static inline __attribute__((always_inline)) float ubwd(gm_op op, float x, float
 #define UNARY_OPS(X) X(GM_OP_NEG) X(GM_OP_EXP) X(GM_OP_LOG) X(GM_OP_SQRT) X(GM_OP_POW) X(GM_OP_ABS) \
     X(GM_OP_TANH) X(GM_OP_SIGMOID) X(GM_OP_LOG_SIGMOID) X(GM_OP_RELU) X(GM_OP_LEAKY_RELU) X(GM_OP_ELU) \
     X(GM_OP_SOFTPLUS) X(GM_OP_GELU) X(GM_OP_SILU) X(GM_OP_SCALE) X(GM_OP_ADD_SCALAR)
-#define UNARY_PAR _Pragma("omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)")
+#define UNARY_BLOCK 4096 /* elements per work item of the threaded loops */
+#define UNARY_PAR_BLOCKS _Pragma("omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)")
 
 static void unary_backward(gm_ctx *ctx, gm_node *n) {
     gm_tensor *x = n->in[0];
@@ -81,10 +82,29 @@ static void unary_backward(gm_ctx *ctx, gm_node *n) {
     uparam p = {n->f[0]};
     gm_op op = n->op;
     int64_t N = y->numel;
-#define BWD_CASE(OPC) case OPC: \
-        if (fresh) { UNARY_PAR for (int64_t i = 0; i < N; i++) gx[i] = gy[i] * ubwd(OPC, xd[i], yd[i], p); } \
-        else { UNARY_PAR for (int64_t i = 0; i < N; i++) gx[i] += gy[i] * ubwd(OPC, xd[i], yd[i], p); } \
-        break;
+    int64_t nb = (N + UNARY_BLOCK - 1) / UNARY_BLOCK;
+    /* restrict-qualified locals per block: through the OpenMP-shared pointers
+     * every store would force reloads and the loop would stay scalar */
+#define BWD_CASE(OPC) case OPC: { \
+        UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) { \
+            float *restrict g = gx; \
+            const float *restrict dy = gy, *restrict u = xd, *restrict v = yd; \
+            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK; \
+            if (fresh) for (int64_t i = lo; i < hi; i++) g[i] = dy[i] * ubwd(OPC, u[i], v[i], p); \
+            else for (int64_t i = lo; i < hi; i++) g[i] += dy[i] * ubwd(OPC, u[i], v[i], p); \
+        } } break;
+    if (op == GM_OP_RELU) { /* a select, not a multiply by 0/1: gcc keeps the latter a branch */
+        UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) {
+            float *restrict g = gx;
+            const float *restrict dy = gy, *restrict u = xd;
+            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK;
+            if (fresh)
+                for (int64_t i = lo; i < hi; i++) { float d = dy[i]; g[i] = u[i] > 0.0f ? d : 0.0f; }
+            else
+                for (int64_t i = lo; i < hi; i++) { float d = dy[i]; g[i] += u[i] > 0.0f ? d : 0.0f; }
+        }
+        return;
+    }
     switch (op) { UNARY_OPS(BWD_CASE) default: break; }
 #undef BWD_CASE
 }
@@ -115,7 +135,14 @@ static gm_tensor *unary(gm_ctx *ctx, gm_op op, gm_tensor *x, float a) {
             else gm_vsigmoid(xd + lo, yd + lo, len);
         }
     } else {
-#define FWD_CASE(OPC) case OPC: { UNARY_PAR for (int64_t i = 0; i < N; i++) yd[i] = ufwd(OPC, xd[i], p); } break;
+        int64_t nb = (N + UNARY_BLOCK - 1) / UNARY_BLOCK;
+#define FWD_CASE(OPC) case OPC: { \
+        UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) { \
+            float *restrict o = yd; \
+            const float *restrict u = xd; \
+            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK; \
+            for (int64_t i = lo; i < hi; i++) o[i] = ufwd(OPC, u[i], p); \
+        } } break;
         switch (op) { UNARY_OPS(FWD_CASE) default: break; }
 #undef FWD_CASE
     }
