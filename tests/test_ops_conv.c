@@ -26,6 +26,12 @@ static gm_tensor *b_convt(gm_ctx *c, gm_tensor **x, const void *a) {
 static gm_tensor *b_convt_nobias(gm_ctx *c, gm_tensor **x, const void *a) {
     return gm_conv_transpose2d(c, x[0], x[1], NULL, *(const gm_conv_params *)a);
 }
+typedef struct { gm_conv_params p; int relu, bias, res; } fused_arg;
+/* inputs: x, w, then bias if f->bias, then res if f->res */
+static gm_tensor *b_fused(gm_ctx *c, gm_tensor **x, const void *a) {
+    const fused_arg *f = a;
+    return gm_conv2d_fused(c, x[0], x[1], f->bias ? x[2] : NULL, f->res ? x[2 + f->bias] : NULL, f->p, f->relu);
+}
 static gm_tensor *b_avg(gm_ctx *c, gm_tensor **x, const void *a) {
     const pool_arg *p = a;
     return gm_avg_pool2d(c, x[0], p->k, p->s, p->p);
@@ -45,6 +51,11 @@ static const gm_conv_params p_t_s2p1op1 = CP(2, 2, 1, 1, 1, 1, 1, 1);
 static const gm_conv_params p_t_nonsq = CP(2, 1, 0, 1, 1, 2, 1, 0);
 static const gm_conv_params p_t_opdil = CP(1, 1, 0, 0, 2, 2, 1, 1);
 static const pool_arg k2s2 = {2, 2, 0}, k3s1p1 = {3, 1, 1}, k3s2p1 = {3, 2, 1};
+/* fused: direct path (stride 1) with ReLU and residual; im2col path (stride 2); residual only */
+static const fused_arg f_relu_res = {CP(1, 1, 1, 1, 1, 1, 0, 0), 1, 1, 1};
+static const fused_arg f_relu_s2 = {CP(2, 2, 1, 1, 1, 1, 0, 0), 1, 1, 1};
+static const fused_arg f_res_nobias = {CP(1, 1, 1, 1, 1, 1, 0, 0), 0, 0, 1};
+#define INA(nd, ...) {nd, {__VA_ARGS__}, GM_DOM_AWAY0, 1}
 
 #define MAXPOOL_EPS 2.5e-4 /* the generator checks every window's top-2 gap exceeds 4x this step */
 
@@ -67,6 +78,9 @@ static const gm_opcase cases[] = {
     {"max_k2s2", 1, {IN(4, 2, 3, 6, 6)}, b_max, &k2s2, MAXPOOL_EPS, 0, 0, 0, 0},
     {"max_k3s1p1", 1, {IN(4, 2, 3, 5, 5)}, b_max, &k3s1p1, MAXPOOL_EPS, 0, 0, 0, 0},
     {"max_k3s2p1", 1, {IN(4, 2, 3, 7, 7)}, b_max, &k3s2p1, MAXPOOL_EPS, 0, 0, 0, 0},
+    {"fused_relu_res", 4, {INA(4, 2, 3, 5, 5), IN(4, 4, 3, 3, 3), IN(1, 4), IN(4, 2, 4, 5, 5)}, b_fused, &f_relu_res, 0, 0, 0, 0, 0},
+    {"fused_relu_s2", 4, {INA(4, 2, 3, 6, 6), IN(4, 4, 3, 3, 3), IN(1, 4), IN(4, 2, 4, 3, 3)}, b_fused, &f_relu_s2, 0, 0, 0, 0, 0},
+    {"fused_res_nobias", 3, {IN(4, 2, 3, 5, 5), IN(4, 4, 3, 3, 3), IN(4, 2, 4, 5, 5)}, b_fused, &f_res_nobias, 0, 0, 0, 0, 0},
 };
 
 /* Deterministic pseudo-random fill in [-1, 1). */
@@ -118,12 +132,15 @@ static void test_adjoint(void) {
         }
 }
 
-/* Runs conv2d (or conv_transpose2d) with x of shape xs and w of shape ws on
- * both backends and compares output and all gradients (atol atol, rtol 1e-4). */
-static void compare_backends(const char *label, int transposed, const int64_t xs[4], const int64_t ws[4],
+/* Runs conv2d (kind 0), conv_transpose2d (1) or conv2d_fused with ReLU and a
+ * residual (2, stride 1 only) with x of shape xs and w of shape ws on both
+ * backends; compares output and all gradients (atol atol, rtol 1e-4). */
+static void compare_backends(const char *label, int kind, const int64_t xs[4], const int64_t ws[4],
                              gm_conv_params p, double atol) {
-    float *res[2][4] = {{0}};
-    int64_t nres[4] = {0};
+    int transposed = kind == 1;
+    float *res[2][5] = {{0}};
+    int64_t nres[5] = {0};
+    int nt = kind == 2 ? 5 : 4;
     for (int be = 0; be < 2; be++) {
         gm_ctx *ctx = gm_ctx_new(0);
         gm_set_backend(ctx, be ? GM_BACKEND_REF : GM_BACKEND_FAST);
@@ -133,15 +150,24 @@ static void compare_backends(const char *label, int transposed, const int64_t xs
         fill(w->data, w->numel, 12);
         fill(bias->data, bias->numel, 13);
         gm_requires_grad(x); gm_requires_grad(w); gm_requires_grad(bias);
-        gm_tensor *y = transposed ? gm_conv_transpose2d(ctx, x, w, bias, p) : gm_conv2d(ctx, x, w, bias, p);
+        gm_tensor *r = NULL, *y;
+        if (kind == 2) {
+            int64_t rs[4] = {xs[0], ws[0], xs[2] + 2 * p.pad_h - ws[2] + 1, xs[3] + 2 * p.pad_w - ws[3] + 1};
+            r = gm_tensor_new(ctx, 4, rs);
+            fill(r->data, r->numel, 15);
+            gm_requires_grad(r);
+            y = gm_conv2d_fused(ctx, x, w, bias, r, p, 1);
+        } else {
+            y = transposed ? gm_conv_transpose2d(ctx, x, w, bias, p) : gm_conv2d(ctx, x, w, bias, p);
+        }
         CHECK(y != NULL, "%s: %s", label, gm_ctx_error(ctx));
         if (!y) { gm_ctx_free(ctx); break; }
         float *seed = malloc(sizeof(float) * (size_t)y->numel);
         fill(seed, y->numel, 14);
         CHECK(gm_backward_with(ctx, y, seed) == GM_OK, "%s backward: %s", label, gm_ctx_error(ctx));
         free(seed);
-        const gm_tensor *ts[4] = {y, x, w, bias};
-        for (int k = 0; k < 4; k++) {
+        const gm_tensor *ts[5] = {y, x, w, bias, r};
+        for (int k = 0; k < nt; k++) {
             const float *src = k == 0 ? ts[k]->data : ts[k]->grad;
             nres[k] = ts[k]->numel;
             res[be][k] = malloc(sizeof(float) * (size_t)nres[k]);
@@ -149,8 +175,8 @@ static void compare_backends(const char *label, int transposed, const int64_t xs
         }
         gm_ctx_free(ctx);
     }
-    static const char *what[4] = {"output", "grad x", "grad w", "grad bias"};
-    for (int k = 0; k < 4; k++) {
+    static const char *what[5] = {"output", "grad x", "grad w", "grad bias", "grad residual"};
+    for (int k = 0; k < nt; k++) {
         char name[160];
         snprintf(name, sizeof name, "%s: %s", label, what[k]);
         if (res[0][k] && res[1][k]) CHECK_ARRAYS(name, res[0][k], res[1][k], nres[k], atol, 1e-4);
@@ -177,7 +203,9 @@ static void big_case(int transposed) {
  * shapes their tiling has to get right: output channels 1..5 and 16 (full and
  * partial 4-channel tiles), position counts that end on 8, 16 or 24, kernels
  * 1x1 to 5x5 incl. non-square, every padding 0..k-1, one image and several,
- * conv2d and conv_transpose2d; plus the realnvp conditioner sizes. */
+ * conv2d, conv_transpose2d and conv2d_fused (ReLU + residual); plus the
+ * realnvp conditioner sizes. The fill has values near 0 where the fused ReLU
+ * kinks, identical on both backends, so outputs and gradients still agree. */
 static void test_direct_sweep(void) {
     static const struct { int64_t B, C, S, H, W, kh, kw, ph, pw; } cs[] = {
         {1, 1, 1, 1, 1, 1, 1, 0, 0},   {2, 3, 2, 5, 7, 3, 3, 1, 1},  {3, 2, 5, 6, 4, 3, 3, 0, 2},
@@ -185,12 +213,13 @@ static void test_direct_sweep(void) {
         {1, 6, 1, 10, 9, 5, 5, 4, 4},  {2, 2, 6, 4, 13, 1, 4, 0, 3}, {3, 16, 16, 14, 14, 3, 3, 1, 1},
         {2, 1, 16, 28, 28, 3, 3, 1, 1}, {2, 16, 2, 28, 28, 3, 3, 1, 1}, {4, 16, 8, 7, 7, 3, 3, 1, 1},
     };
+    static const char *kinds[3] = {"conv2d", "convT", "fused"};
     for (int k = 0; k < (int)(sizeof cs / sizeof cs[0]); k++)
-        for (int tr = 0; tr < 2; tr++) {
+        for (int tr = 0; tr < 3; tr++) {
             char label[96];
-            snprintf(label, sizeof label, "direct %s case %d", tr ? "convT" : "conv2d", k);
+            snprintf(label, sizeof label, "direct %s case %d", kinds[tr], k);
             gm_conv_params p = CP(1, 1, (int)cs[k].ph, (int)cs[k].pw, 1, 1, 0, 0);
-            int64_t xs[4] = {cs[k].B, tr ? cs[k].S : cs[k].C, cs[k].H, cs[k].W};
+            int64_t xs[4] = {cs[k].B, tr == 1 ? cs[k].S : cs[k].C, cs[k].H, cs[k].W};
             int64_t ws[4] = {cs[k].S, cs[k].C, cs[k].kh, cs[k].kw};  /* convT: x has S channels, output C */
             compare_backends(label, tr, xs, ws, p, 1e-3);
         }

@@ -44,7 +44,7 @@ typedef enum gm_op {
     GM_OP_DROPOUT = 60, GM_OP_LAYER_NORM = 61, GM_OP_BATCH_NORM = 62,
     /* convolution and pooling (src/ops/conv.c, src/ops/pool.c) */
     GM_OP_CONV2D = 70, GM_OP_CONV_TRANSPOSE2D = 71, GM_OP_AVG_POOL2D = 72,
-    GM_OP_MAX_POOL2D = 73,
+    GM_OP_MAX_POOL2D = 73, GM_OP_CONV2D_FUSED = 74,
     /* losses and log-densities (src/ops/loss.c) */
     GM_OP_BCE_LOGITS = 80, GM_OP_MSE = 81, GM_OP_CROSS_ENTROPY = 82,
     GM_OP_GAUSSIAN_LOGP = 83, GM_OP_LOGISTIC_LOGP = 84, GM_OP_BERNOULLI_LOGP = 85,
@@ -135,6 +135,12 @@ typedef struct gm_conv_params {
 } gm_conv_params;
 /* x (B,C,H,W), w (O,C,kh,kw), bias (O) or NULL -> (B,O,Ho,Wo) */
 gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_conv_params p);
+/* res + conv2d(relu_in ? relu(x) : x, w, bias) as one op (the ReLU applied
+ * while the input is read, the residual added while the output is written:
+ * one pass over the activations instead of three); res has the output's shape
+ * or is NULL. Gradients flow to x (through the ReLU), w, bias and res. */
+gm_tensor *gm_conv2d_fused(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_tensor *res,
+                           gm_conv_params p, int relu_in);
 /* x (B,C,H,W), w (C,O,kh,kw) (torch layout), bias (O) or NULL -> (B,O,Ho,Wo),
  * Ho = (H-1)*stride - 2*pad + dil*(kh-1) + out_pad + 1 */
 gm_tensor *gm_conv_transpose2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_conv_params p);

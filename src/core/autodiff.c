@@ -33,7 +33,7 @@ static const char *const g_op_names[GM_OP_COUNT] = {
     [GM_OP_MATMUL] = "matmul", [GM_OP_LINEAR] = "linear", [GM_OP_LINEAR_MASKED] = "linear_masked",
     [GM_OP_DROPOUT] = "dropout", [GM_OP_LAYER_NORM] = "layer_norm", [GM_OP_BATCH_NORM] = "batch_norm",
     [GM_OP_CONV2D] = "conv2d", [GM_OP_CONV_TRANSPOSE2D] = "conv_transpose2d",
-    [GM_OP_AVG_POOL2D] = "avg_pool2d", [GM_OP_MAX_POOL2D] = "max_pool2d",
+    [GM_OP_AVG_POOL2D] = "avg_pool2d", [GM_OP_MAX_POOL2D] = "max_pool2d", [GM_OP_CONV2D_FUSED] = "conv2d_fused",
     [GM_OP_BCE_LOGITS] = "bce_with_logits", [GM_OP_MSE] = "mse", [GM_OP_CROSS_ENTROPY] = "cross_entropy",
     [GM_OP_GAUSSIAN_LOGP] = "gaussian_log_prob", [GM_OP_LOGISTIC_LOGP] = "logistic_log_prob",
     [GM_OP_BERNOULLI_LOGP] = "bernoulli_log_prob",

@@ -108,9 +108,20 @@ void gm_arena_release(gm_ctx *ctx, gm_arena_mark m) {
     c->used = m.used; /* later chunks are reset to 0 when the bump pointer reaches them again */
 }
 
+/* Zero-filled arena memory; large blocks (gradient buffers of activations)
+ * are cleared by all threads in 256 KB pieces. */
 void *gm_arena_calloc(gm_ctx *ctx, size_t bytes) {
     void *p = gm_arena_alloc(ctx, bytes);
-    if (p) memset(p, 0, bytes);
+    if (!p) return NULL;
+    const size_t piece = (size_t)1 << 18;
+    int64_t np = (int64_t)((bytes + piece - 1) / piece);
+    int nt = gm_par_threads((int64_t)(bytes / 4));
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && np > 1)
+    for (int64_t k = 0; k < np; k++) {
+        size_t lo = (size_t)k * piece, len = bytes - lo < piece ? bytes - lo : piece;
+        memset((char *)p + lo, 0, len);
+    }
     return p;
 }
 

@@ -99,7 +99,7 @@ gm_status gm_data_parse_idx_images(const uint8_t *p, size_t len, const char *nam
 gm_status gm_data_parse_idx_labels(const uint8_t *p, size_t len, const char *name, int64_t **labels, int64_t *n) {
     *labels = NULL;
     *n = 0;
-    int64_t dims[1];
+    int64_t dims[1] = {0};
     size_t off;
     gm_status st = idx_header(p, len, name, 0x00000801, dims, &off);
     if (st != GM_OK) return st;

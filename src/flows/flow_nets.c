@@ -61,13 +61,16 @@ gm_tensor *gm_flow_net_forward(gm_params *p, const gm_flow_net *net, gm_ctx *ctx
         return h; // (B, n_out)
     }
     gm_conv_params cp = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1, .dil_h = 1, .dil_w = 1};
-#define CONV(l, in) gm_conv2d(ctx, in, gm_params_get(p, net->p0 + 2 * (l)), gm_params_get(p, net->p0 + 2 * (l) + 1), cp)
-    gm_tensor *h = CONV(0, x); // (B, hidden, H, W)
+    /* conv2d_fused(in, res, relu) = res + conv(relu(in)): the ReLUs and the
+     * residual adds ride along with the convolutions */
+#define W_(l) gm_params_get(p, net->p0 + 2 * (l))
+#define B_(l) gm_params_get(p, net->p0 + 2 * (l) + 1)
+    gm_tensor *h = gm_conv2d(ctx, x, W_(0), B_(0), cp); // (B, hidden, H, W)
     for (int b = 0; b < net->depth; b++) {
-        gm_tensor *r = CONV(1 + 2 * b, gm_relu(ctx, h));
-        r = CONV(2 + 2 * b, gm_relu(ctx, r));
-        h = gm_add(ctx, h, r);
+        gm_tensor *r = gm_conv2d_fused(ctx, h, W_(1 + 2 * b), B_(1 + 2 * b), NULL, cp, 1);
+        h = gm_conv2d_fused(ctx, r, W_(2 + 2 * b), B_(2 + 2 * b), h, cp, 1);  // h + conv(relu(r))
     }
-    return CONV(net->n_layers - 1, gm_relu(ctx, h)); // (B, n_out, H, W)
-#undef CONV
+    return gm_conv2d_fused(ctx, h, W_(net->n_layers - 1), B_(net->n_layers - 1), NULL, cp, 1); // (B, n_out, H, W)
+#undef W_
+#undef B_
 }

@@ -522,14 +522,14 @@ static gm_status member(const gm_json *obj, const char *key, gm_json_type want, 
 }
 
 gm_status gm_json_get_string(const gm_json *obj, const char *key, const char **out) {
-    const gm_json *v;
+    const gm_json *v = NULL;
     gm_status st = member(obj, key, GM_JSON_STRING, &v);
     if (st == GM_OK) *out = v->u.s;
     return st;
 }
 
 gm_status gm_json_get_number(const gm_json *obj, const char *key, double lo, double hi, double *out) {
-    const gm_json *v;
+    const gm_json *v = NULL;
     gm_status st = member(obj, key, GM_JSON_NUMBER, &v);
     if (st != GM_OK) return st;
     if (!(v->num >= lo && v->num <= hi))
@@ -540,7 +540,7 @@ gm_status gm_json_get_number(const gm_json *obj, const char *key, double lo, dou
 }
 
 gm_status gm_json_get_int64(const gm_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out) {
-    const gm_json *v;
+    const gm_json *v = NULL;
     gm_status st = member(obj, key, GM_JSON_NUMBER, &v);
     if (st != GM_OK) return st;
     int64_t iv;
@@ -560,7 +560,7 @@ gm_status gm_json_get_int64(const gm_json *obj, const char *key, int64_t lo, int
 }
 
 gm_status gm_json_get_bool(const gm_json *obj, const char *key, int *out) {
-    const gm_json *v;
+    const gm_json *v = NULL;
     gm_status st = member(obj, key, GM_JSON_BOOL, &v);
     if (st == GM_OK) *out = v->boolean;
     return st;

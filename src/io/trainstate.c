@@ -222,7 +222,7 @@ int64_t gm_ts_floats_len(const gm_ts_reader *r, const char *name) {
 }
 
 gm_status gm_ts_get_floats(const gm_ts_reader *r, const char *name, float *dst, int64_t n) {
-    const gm_st_info *e;
+    const gm_st_info *e = NULL;
     gm_status st = typed(r, name, GM_ST_F32, n, &e);
     if (st == GM_OK && n > 0) memcpy(dst, e->data, (size_t)e->nbytes);
     return st;
@@ -230,7 +230,7 @@ gm_status gm_ts_get_floats(const gm_ts_reader *r, const char *name, float *dst, 
 
 gm_status gm_ts_get_bytes(const gm_ts_reader *r, const char *name, void *dst, size_t n) {
     if (n > (size_t)INT64_MAX) return gm_error(GM_ERR_ARG, "training state: '%s': bad length", name ? name : "(null)");
-    const gm_st_info *e;
+    const gm_st_info *e = NULL;
     gm_status st = typed(r, name, GM_ST_U8, (int64_t)n, &e);
     if (st == GM_OK && n > 0) memcpy(dst, e->data, n);
     return st;
@@ -259,7 +259,7 @@ gm_status gm_ts_get_rng(const gm_ts_reader *r, const char *stream, gm_rng *out) 
     char name[256];
     gm_status st = rng_name(stream, name, sizeof name);
     if (st != GM_OK) return st;
-    const gm_st_info *e;
+    const gm_st_info *e = NULL;
     st = typed(r, name, GM_ST_I64, 6, &e);
     if (st != GM_OK) return st;
     int64_t v[6];
@@ -291,7 +291,7 @@ gm_status gm_ts_get_optim(const gm_ts_reader *r, gm_optim *opt) {
         for (int i = 0; i < ns; i++) {
             char tn[128];
             snprintf(tn, sizeof tn, "opt.%s", gm_optim_state_name(opt, i));
-            const gm_st_info *e;
+            const gm_st_info *e = NULL;
             st = typed(r, tn, GM_ST_F32, gm_optim_state_len(opt, i), &e);
             if (st != GM_OK) return st;
             if (pass == 1 && e->nbytes) memcpy(gm_optim_state_data(opt, i), e->data, (size_t)e->nbytes);

@@ -13,10 +13,15 @@
  *
  * REF backend: direct loops with double accumulation, single-threaded.
  * FAST backend: stride-1 narrow layers go to the direct kernels of
- * conv_direct.c (gm_conv_direct_ok says which); the rest to im2col / col2im + gm_sgemm over chunks of images (one GEMM per
- * chunk; col buffer from the arena, about 8 MB at most unless one image needs
- * more), OpenMP over rows/planes for the copies; every output element is
- * written by one thread in a fixed order, so results are deterministic.
+ * conv_direct.c (gm_conv_direct_ok says which); the rest to im2col / col2im
+ * + gm_sgemm over chunks of images (one GEMM per chunk; col buffer from the
+ * arena, about 8 MB at most unless one image needs more), OpenMP over
+ * rows/planes for the copies; every output element is written by one thread
+ * in a fixed order, so results are deterministic.
+ * conv2d_fused = residual + conv2d(relu(x)) in one op: on the direct path the
+ * ReLU is applied while padding, the residual added while storing, and the
+ * ReLU's gradient mask applied while storing dX; elsewhere it is composed
+ * from the same primitives with a ReLU'd copy of x.
  * Not here: groups / depthwise, 1-d or 3-d conv, NHWC, pooling (pool.c).
  */
 #include "conv_internal.h"
@@ -30,6 +35,8 @@
 typedef struct conv_saved {
     conv_geom g;
     const float *xd, *wd;
+    const float *xpad;  /* direct path: x's zero-padded planes from the forward, or NULL */
+    const float *xmask; /* conv2d_fused with relu_in: x before the ReLU (its gradient's mask), else NULL */
 } conv_saved;
 
 /* ---- reference kernels (direct loops, double accumulation) ---- */
@@ -287,7 +294,7 @@ static void prim_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const 
 
 static void prim_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw) {
     if (gm_get_backend(ctx) == GM_BACKEND_REF) wgrad_ref(g, small, big, gw);
-    else if (gm_conv_direct_ok(g)) gm_conv_direct_wgrad(ctx, g, small, big, gw);
+    else if (gm_conv_direct_ok(g)) gm_conv_direct_wgrad(ctx, g, small, big, NULL, gw);
     else wgrad_fast(ctx, g, small, big, gw);
 }
 
@@ -363,33 +370,66 @@ static int check_shapes(gm_ctx *ctx, const char *op, const gm_tensor *x, const g
     return 1;
 }
 
-/* ---- conv2d ---- */
+/* ---- conv2d and conv2d_fused ---- */
+
+/* y = x > 0 ? x : 0 into the arena (the input of a fused conv off the direct path). */
+static float *relu_copy(gm_ctx *ctx, const float *x, int64_t n) {
+    float *r = gm_arena_alloc(ctx, sizeof(float) * (size_t)n);
+    if (!r) return NULL;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(n)) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) r[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    return r;
+}
 
 static void conv2d_backward(gm_ctx *ctx, gm_node *n) {
     const conv_saved *s = n->saved;
     const conv_geom *g = &s->g;
     const float *gy = n->out->grad;  // (B, O, Ho, Wo) = small
-    gm_tensor *x = n->in[0];
-    if (x->requires_grad && !x->grad && gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(g)) {
+    gm_tensor *x = n->in[0], *res = n->in[3];
+    int direct = gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(g);
+    if (x->requires_grad && direct) {
         /* a gradient buffer not allocated yet is written, not zero-filled then accumulated */
-        x->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)x->numel);
+        int fresh = x->grad == NULL;
+        if (fresh) x->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)x->numel);
         if (!x->grad) return;
-        gm_conv_direct_adj_set(ctx, g, gy, s->wd, x->grad);
-    } else {
+        gm_conv_direct_adj_ex(ctx, g, gy, s->wd, fresh, s->xmask, x->grad);
+    } else if (x->requires_grad) {
         float *gx = gm_grad_buf(ctx, x);
-        if (gx) prim_adj(ctx, g, gy, s->wd, gx);
+        if (!gx) return;
+        if (!s->xmask) {
+            prim_adj(ctx, g, gy, s->wd, gx);
+        } else { /* through the ReLU: adj into a scratch buffer, then masked */
+            gm_arena_mark mark = gm_arena_get_mark(ctx);
+            float *t = gm_arena_calloc(ctx, sizeof(float) * (size_t)x->numel);
+            if (!t) return;
+            prim_adj(ctx, g, gy, s->wd, t);
+            const float *m = s->xmask;
+            int64_t nx = x->numel;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(nx)) if (nx > PAR_MIN)
+            for (int64_t i = 0; i < nx; i++) gx[i] += m[i] > 0.0f ? t[i] : 0.0f;
+            gm_arena_release(ctx, mark);
+        }
     }
     float *gw = gm_grad_buf(ctx, n->in[1]), *gb = gm_grad_buf(ctx, n->in[2]);
-    if (gw) prim_wgrad(ctx, g, gy, s->xd, gw);
+    if (gw && s->xpad) gm_conv_direct_wgrad(ctx, g, gy, s->xd, s->xpad, gw);
+    else if (gw) prim_wgrad(ctx, g, gy, s->xd, gw);
     if (gb) bias_grad(gy, g->B, g->Cs, g->Hs * g->Ws, gb);
+    if (res && res->requires_grad) {
+        int fresh = res->grad == NULL;
+        if (fresh) res->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)res->numel);
+        if (!res->grad) return;
+        float *gr = res->grad;
+        int64_t nr = res->numel;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(nr)) if (nr > PAR_MIN)
+        for (int64_t i = 0; i < nr; i++) gr[i] = fresh ? gy[i] : gr[i] + gy[i];
+    }
 }
 
-/* 2-d convolution (cross-correlation, as torch): x (B,C,H,W), w (O,C,kh,kw),
- * bias (O) or NULL -> (B,O,Ho,Wo), Ho = (H + 2*pad - dil*(kh-1) - 1)/stride + 1.
- * Returns NULL (sticky GM_ERR_SHAPE / GM_ERR_ARG) on bad shapes or parameters. */
-gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_conv_params p) {
-    const char *op = "conv2d";
-    if (!gm_op_begin(ctx, GM_OP_CONV2D, 2, x, w)) return NULL;
+/* conv2d (op GM_OP_CONV2D, relu_in 0, res NULL) or conv2d_fused. */
+static gm_tensor *conv2d_impl(gm_ctx *ctx, gm_op opc, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_tensor *res,
+                              gm_conv_params p, int relu_in) {
+    const char *op = gm_op_name(opc);
+    if (!gm_op_begin(ctx, opc, 2, x, w)) return NULL;
     if (!check_params(ctx, op, &p, 0) || !check_shapes(ctx, op, x, w, bias, 1)) return NULL;
     conv_geom g = {x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0], 0, 0, w->shape[2], w->shape[3],
                    p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
@@ -401,27 +441,58 @@ gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, g
     }
     g.Hs = (eh - 1) / g.sh + 1;
     g.Ws = (ew - 1) / g.sw + 1;
-    const float *xd = gm_contig(ctx, x), *wd = gm_contig(ctx, w);
-    const float *bd = bias ? gm_contig(ctx, bias) : NULL;
-    if (!xd || !wd || (bias && !bd)) return NULL;
     int64_t shape[4] = {g.B, g.Cs, g.Hs, g.Ws};
+    if (res && (res->ndim != 4 || res->shape[0] != g.B || res->shape[1] != g.Cs || res->shape[2] != g.Hs ||
+                res->shape[3] != g.Ws)) {
+        char sr[64];
+        return gm_ctx_fail(ctx, GM_ERR_SHAPE, "%s: residual %s must have the output's shape (%lld, %lld, %lld, %lld)", op,
+                           gm_shape_str(res, sr, sizeof sr), (long long)g.B, (long long)g.Cs, (long long)g.Hs,
+                           (long long)g.Ws);
+    }
+    const float *xd = gm_contig(ctx, x), *wd = gm_contig(ctx, w);
+    const float *bd = bias ? gm_contig(ctx, bias) : NULL, *rd = res ? gm_contig(ctx, res) : NULL;
+    if (!xd || !wd || (bias && !bd) || (res && !rd)) return NULL;
     gm_tensor *y = gm_op_out(ctx, 4, shape);
     if (!y) return NULL;
+    float *keep = NULL;
+    const float *xconv = xd;  /* what is convolved: x or relu(x) */
     if (gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(&g)) {
-        gm_conv_direct_fwd_bias(ctx, &g, xd, wd, bd, y->data);  /* writes y = bias + conv */
+        if (gm_grad_enabled(ctx) && w->requires_grad) { /* the weight gradient reuses the padded input */
+            keep = gm_arena_alloc(ctx, sizeof(float) * (size_t)gm_conv_direct_padded_floats(&g));
+            if (!keep) return NULL;
+        }
+        gm_conv_direct_fwd_ex(ctx, &g, xd, wd, 1, bd, rd, relu_in, keep, y->data);  /* y = res + (bias + conv) */
     } else {
+        if (relu_in && !(xconv = relu_copy(ctx, xd, x->numel))) return NULL;
         fill_bias(y->data, bd, g.B, g.Cs, g.Hs * g.Ws);
-        prim_fwd(ctx, &g, xd, wd, y->data);
+        prim_fwd(ctx, &g, xconv, wd, y->data);
+        if (rd) {
+            float *yd = y->data;
+            for (int64_t i = 0; i < y->numel; i++) yd[i] = rd[i] + yd[i];
+        }
     }
     if (gm_ctx_status(ctx) != GM_OK) return NULL;
-    gm_node *n = gm_op_record(ctx, GM_OP_CONV2D, conv2d_backward, y, 3, x, w, bias);
+    gm_node *n = gm_op_record(ctx, opc, conv2d_backward, y, 4, x, w, bias, res);
     if (n) {
         conv_saved *s = gm_arena_alloc(ctx, sizeof *s);
         if (!s) return NULL;
-        s->g = g; s->xd = xd; s->wd = wd;
+        s->g = g; s->xd = xconv; s->wd = wd; s->xpad = keep; s->xmask = relu_in ? xd : NULL;
         n->saved = s;
     }
-    return gm_op_end(ctx, GM_OP_CONV2D, y);
+    return gm_op_end(ctx, opc, y);
+}
+
+/* 2-d convolution (cross-correlation, as torch): x (B,C,H,W), w (O,C,kh,kw),
+ * bias (O) or NULL -> (B,O,Ho,Wo), Ho = (H + 2*pad - dil*(kh-1) - 1)/stride + 1.
+ * Returns NULL (sticky GM_ERR_SHAPE / GM_ERR_ARG) on bad shapes or parameters. */
+gm_tensor *gm_conv2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_conv_params p) {
+    return conv2d_impl(ctx, GM_OP_CONV2D, x, w, bias, NULL, p, 0);
+}
+
+/* res + conv2d(relu_in ? relu(x) : x, w, bias), fused; res (the output's shape) or NULL. */
+gm_tensor *gm_conv2d_fused(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias, gm_tensor *res,
+                           gm_conv_params p, int relu_in) {
+    return conv2d_impl(ctx, GM_OP_CONV2D_FUSED, x, w, bias, res, p, relu_in != 0);
 }
 
 /* ---- conv_transpose2d: the adjoint of conv2d ---- */
@@ -467,7 +538,7 @@ gm_tensor *gm_conv_transpose2d(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tenso
     if (n) {
         conv_saved *s = gm_arena_alloc(ctx, sizeof *s);
         if (!s) return NULL;
-        s->g = g; s->xd = xd; s->wd = wd;
+        s->g = g; s->xd = xd; s->wd = wd; s->xpad = NULL; s->xmask = NULL;
         n->saved = s;
     }
     return gm_op_end(ctx, GM_OP_CONV_TRANSPOSE2D, y);

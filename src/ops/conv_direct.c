@@ -14,9 +14,10 @@
  * weight gradient is Σ_q dy[s, q] · xp[c, q + i*Wp + j] with a tile of
  * 4 output channels x 3 taps of one kernel row.
  *
- * Threads split the images (static schedule); weight-gradient partials are
- * kept per thread and per SIMD lane and summed in a fixed order at the end,
- * so results depend only on the thread count. conv.c keeps the im2col path
+ * Threads take images as they come (each output image is computed the same
+ * way whichever thread does it); weight-gradient partials are kept per fixed
+ * group of images and per SIMD lane and summed in a fixed order at the end,
+ * so no result depends on the thread count. conv.c keeps the im2col path
  * (and the double-precision reference) for everything this file refuses.
  * Not here: strides, dilation, groups, NHWC, non-AVX2 builds.
  */
@@ -52,17 +53,21 @@ static dgeom make_dgeom(int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw,
     return d;
 }
 
-/* xp (C, Ppl) <- src (C, H, W) with ph zero rows above and below, pw zero columns
- * left and right, zeros after the last padded row. */
-static void pad_planes(const dgeom *d, const float *src, float *xp) {
+/* xp (C, Ppl) <- src (C, H, W) (or relu(src)) with ph zero rows above and
+ * below, pw zero columns left and right, zeros after the last padded row. */
+static void pad_planes(const dgeom *d, const float *src, int relu, float *xp) {
     for (int64_t c = 0; c < d->C; c++) {
         const float *s = src + c * d->H * d->W;  // (H, W)
         float *p = xp + c * d->Ppl;               // (Ppl)
         memset(p, 0, sizeof(float) * (size_t)(d->ph * d->Wp));
         for (int64_t r = 0; r < d->H; r++) {
-            float *row = p + (r + d->ph) * d->Wp;
+            float *restrict row = p + (r + d->ph) * d->Wp;
+            const float *restrict sr = s + r * d->W;
             for (int64_t k = 0; k < d->pw; k++) row[k] = row[d->pw + d->W + k] = 0.0f;
-            memcpy(row + d->pw, s + r * d->W, sizeof(float) * (size_t)d->W);
+            if (relu)
+                for (int64_t k = 0; k < d->W; k++) row[d->pw + k] = sr[k] > 0.0f ? sr[k] : 0.0f;
+            else
+                memcpy(row + d->pw, sr, sizeof(float) * (size_t)d->W);
         }
         memset(p + (d->ph + d->H) * d->Wp, 0, sizeof(float) * (size_t)(d->Ppl - (d->ph + d->H) * d->Wp));
     }
@@ -151,18 +156,40 @@ static void direct_planes(const dgeom *d, const float *xp, const float *wp, cons
     }
 }
 
-/* out (S, Ho, Wo) += y (S, Q) on the valid columns; with init, out = init[s] + y
- * (init all zeros when bias is absent: see direct_pass). */
-static void add_valid(const dgeom *d, const float *y, const float *init, float *out) {
+/* What a pass does around the convolution itself (all optional). */
+typedef struct dpass_opts {
+    const float *init;  /* (S): out = init[s] + y (+ res) instead of out += y */
+    const float *res;   /* (B, S, Ho, Wo), with init: out = res + (init[s] + y) */
+    const float *mask;  /* (B, S, Ho, Wo): y counts only where mask > 0 (a ReLU's gradient) */
+    int relu_in;        /* convolve relu(in) */
+    float *keep;        /* (B, C, Ppl): receives the padded planes */
+} dpass_opts;
+
+/* out (S, Ho, Wo) (+)= y (S, Q) on the valid columns, as o says (res and mask
+ * already offset to this image). */
+static void add_valid(const dgeom *d, const float *y, const dpass_opts *o, const float *res, const float *mask,
+                      float *out) {
     for (int64_t s = 0; s < d->S; s++)
         for (int64_t r = 0; r < d->Ho; r++) {
-            float *restrict o = out + (s * d->Ho + r) * d->Wo;
+            int64_t at = (s * d->Ho + r) * d->Wo;
+            float *restrict ov = out + at;
             const float *restrict yr = y + s * d->Q + r * d->Wp;
-            if (init) {
-                float b0 = init[s];
-                for (int64_t k = 0; k < d->Wo; k++) o[k] = b0 + yr[k];
+            if (mask) {
+                const float *restrict m = mask + at;
+                if (o->init)
+                    for (int64_t k = 0; k < d->Wo; k++) { float v = yr[k]; ov[k] = m[k] > 0.0f ? v : 0.0f; }
+                else
+                    for (int64_t k = 0; k < d->Wo; k++) { float v = yr[k]; ov[k] += m[k] > 0.0f ? v : 0.0f; }
+            } else if (o->init) {
+                float b0 = o->init[s];
+                if (res) {
+                    const float *restrict rr = res + at;
+                    for (int64_t k = 0; k < d->Wo; k++) ov[k] = rr[k] + (b0 + yr[k]);
+                } else {
+                    for (int64_t k = 0; k < d->Wo; k++) ov[k] = b0 + yr[k];
+                }
             } else {
-                for (int64_t k = 0; k < d->Wo; k++) o[k] += yr[k];
+                for (int64_t k = 0; k < d->Wo; k++) ov[k] += yr[k];
             }
         }
 }
@@ -182,25 +209,27 @@ static int thread_id(void) {
 #endif
 }
 
-/* out (B, S, Ho, Wo) += conv of in (B, C, H, W) padded by (ph, pw) with the
- * packed weights (with init (S): out = init + conv); per-thread scratch from the arena. */
-static void direct_pass(gm_ctx *ctx, const dgeom *d, int64_t B, const float *in, const float *wp, const float *init,
+/* out (B, S, Ho, Wo) (+)= conv of in (B, C, H, W) padded by (ph, pw) with the
+ * packed weights, as o says; per-thread scratch from the arena. */
+static void direct_pass(gm_ctx *ctx, const dgeom *d, int64_t B, const float *in, const float *wp, const dpass_opts *o,
                         float *out) {
     int64_t off[MAXK];
     tap_offsets(d, off);
     int nt = pass_threads(B, d->S * d->C * d->kh * d->kw * d->Q);
-    int64_t per_thread = d->C * d->Ppl + d->S * d->Q;
+    int64_t per_thread = d->C * d->Ppl + d->S * d->Q, per_out = d->S * d->Ho * d->Wo;
     float *scratch = gm_arena_alloc(ctx, sizeof(float) * (size_t)(per_thread * nt));
     if (!scratch) return;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *xp = scratch + per_thread * thread_id();  // (C, Ppl)
-        float *y = xp + d->C * d->Ppl;                    // (S, Q)
-#pragma omp for schedule(static)
+        float *xs = scratch + per_thread * thread_id();  // (C, Ppl)
+        float *y = xs + d->C * d->Ppl;                    // (S, Q)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < B; b++) {
-            pad_planes(d, in + b * d->C * d->H * d->W, xp);
+            float *xp = o->keep ? o->keep + b * d->C * d->Ppl : xs;
+            pad_planes(d, in + b * d->C * d->H * d->W, o->relu_in, xp);
             direct_planes(d, xp, wp, off, y);
-            add_valid(d, y, init, out + b * d->S * d->Ho * d->Wo);
+            add_valid(d, y, o, o->res ? o->res + b * per_out : NULL, o->mask ? o->mask + b * per_out : NULL,
+                      out + b * per_out);
         }
     }
 }
@@ -210,55 +239,53 @@ int gm_conv_direct_ok(const conv_geom *g) {
            g->pw < g->kw && g->Cs <= 64 && g->Cb <= 256;
 }
 
-/* small (+)= conv(big); overwrite: small = bias (or 0) + conv(big). */
-static void direct_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, int overwrite,
-                       const float *bias, float *small) {
+void gm_conv_direct_fwd_ex(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, int overwrite,
+                           const float *bias, const float *res, int relu_in, float *keep, float *small) {
     gm_arena_mark mark = gm_arena_get_mark(ctx);
     dgeom d = make_dgeom(g->Cb, g->Hb, g->Wb, g->ph, g->pw, g->kh, g->kw, g->Cs);
     float *wp = gm_arena_alloc(ctx, sizeof(float) * (size_t)(g->Cs * g->Cb * g->kh * g->kw + g->Cs));
     if (wp) {
-        float *init = NULL;
+        dpass_opts o = {NULL, NULL, NULL, relu_in, keep};
         if (overwrite) {
-            init = wp + g->Cs * g->Cb * g->kh * g->kw;  // (Cs)
+            float *init = wp + g->Cs * g->Cb * g->kh * g->kw;  // (Cs)
             for (int64_t s = 0; s < g->Cs; s++) init[s] = bias ? bias[s] : 0.0f;
+            o.init = init;
+            o.res = res;
         }
         pack_weights(w, g->Cs, g->Cb, g->kh * g->kw, 0, wp);
-        direct_pass(ctx, &d, g->B, big, wp, init, small);
+        direct_pass(ctx, &d, g->B, big, wp, &o, small);
     }
     gm_arena_release(ctx, mark);
 }
 
 void gm_conv_direct_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small) {
-    direct_fwd(ctx, g, big, w, 0, NULL, small);
+    gm_conv_direct_fwd_ex(ctx, g, big, w, 0, NULL, NULL, 0, NULL, small);
 }
 
-void gm_conv_direct_fwd_bias(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, const float *bias,
-                             float *small) {
-    direct_fwd(ctx, g, big, w, 1, bias, small);
+int64_t gm_conv_direct_padded_floats(const conv_geom *g) {
+    dgeom d = make_dgeom(g->Cb, g->Hb, g->Wb, g->ph, g->pw, g->kh, g->kw, g->Cs);
+    return g->B * d.C * d.Ppl;
 }
 
 /* The adjoint: big (+)= conv of small padded by (kh-1-ph, kw-1-pw) with the
  * kernel transposed (Cb, Cs) and flipped; its output has exactly Hb x Wb. */
-static void direct_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, int overwrite,
-                       float *big) {
+void gm_conv_direct_adj_ex(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, int overwrite,
+                           const float *mask, float *big) {
     gm_arena_mark mark = gm_arena_get_mark(ctx);
     dgeom d = make_dgeom(g->Cs, g->Hs, g->Ws, g->kh - 1 - g->ph, g->kw - 1 - g->pw, g->kh, g->kw, g->Cb);
     float *wp = gm_arena_alloc(ctx, sizeof(float) * (size_t)(g->Cs * g->Cb * g->kh * g->kw + g->Cb));
     if (wp) {
         float *zeros = wp + g->Cs * g->Cb * g->kh * g->kw;  // (Cb)
         memset(zeros, 0, sizeof(float) * (size_t)g->Cb);
+        dpass_opts o = {overwrite ? zeros : NULL, NULL, mask, 0, NULL};
         pack_weights(w, g->Cb, g->Cs, g->kh * g->kw, 1, wp);
-        direct_pass(ctx, &d, g->B, small, wp, overwrite ? zeros : NULL, big);
+        direct_pass(ctx, &d, g->B, small, wp, &o, big);
     }
     gm_arena_release(ctx, mark);
 }
 
 void gm_conv_direct_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
-    direct_adj(ctx, g, small, w, 0, big);
-}
-
-void gm_conv_direct_adj_set(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
-    direct_adj(ctx, g, small, w, 1, big);
+    gm_conv_direct_adj_ex(ctx, g, small, w, 0, NULL, big);
 }
 
 /* acc[s][j] += Σ_q sq[s][q] · xr[q + j] over all Q positions; SB channels, JB taps. */
@@ -331,29 +358,40 @@ static void wgrad_image(const dgeom *d, const float *sq, const float *xp, float 
     }
 }
 
-/* gw[s, c, i, j] += Σ_b Σ_q dy[b, s, q] · xp[b, c, q + i*Wp + j]. */
-void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw) {
+/* gw[s, c, i, j] += Σ_b Σ_q dy[b, s, q] · xp[b, c, q + i*Wp + j].
+ * The images are cut into WG_GROUPS fixed groups, each with its own vector
+ * partials, taken by whichever thread is free; the partials are then summed in
+ * group and lane order, so the result does not depend on the thread count. */
+#define WG_GROUPS 8
+void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, const float *padded,
+                          float *gw) {
     gm_arena_mark mark = gm_arena_get_mark(ctx);
     dgeom d = make_dgeom(g->Cb, g->Hb, g->Wb, g->ph, g->pw, g->kh, g->kw, g->Cs);
     int64_t K = g->kh * g->kw, nw = g->Cs * g->Cb * K;
-    int nt = pass_threads(g->B, nw * d.Q);
-    int64_t per_thread = d.C * d.Ppl + d.S * d.Q + nw * 8;
+    int64_t ng = g->B < WG_GROUPS ? g->B : WG_GROUPS;
+    int nt = pass_threads(ng, (g->B / ng) * nw * d.Q);
+    int64_t per_thread = (padded ? 0 : d.C * d.Ppl) + d.S * d.Q;
+    float *gv = gm_arena_alloc(ctx, sizeof(float) * (size_t)(ng * nw * 8));  // (groups, S, C, K, 8) tile-block order
     float *scratch = gm_arena_alloc(ctx, sizeof(float) * (size_t)(per_thread * nt));
-    if (!scratch) { gm_arena_release(ctx, mark); return; }
+    if (!gv || !scratch) { gm_arena_release(ctx, mark); return; }
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *xp = scratch + per_thread * thread_id();  // (C, Ppl)
-        float *sq = xp + d.C * d.Ppl;                     // (S, Q)
-        float *gv = sq + d.S * d.Q;                        // (S, C, K, 8) in tile-block order
-        memset(gv, 0, sizeof(float) * (size_t)(nw * 8));
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < g->B; b++) {
-            pad_planes(&d, big + b * d.C * d.H * d.W, xp);
-            spread_small(&d, small + b * d.S * d.Ho * d.Wo, sq);
-            wgrad_image(&d, sq, xp, gv);
+        float *xp = scratch + per_thread * thread_id();  // (C, Ppl), unless padded is given
+        float *sq = xp + (padded ? 0 : d.C * d.Ppl);      // (S, Q)
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t grp = 0; grp < ng; grp++) {
+            float *gvg = gv + grp * nw * 8;
+            memset(gvg, 0, sizeof(float) * (size_t)(nw * 8));
+            for (int64_t b = grp * g->B / ng; b < (grp + 1) * g->B / ng; b++) {
+                const float *xb = xp;
+                if (padded) xb = padded + b * d.C * d.Ppl;
+                else pad_planes(&d, big + b * d.C * d.H * d.W, 0, xp);
+                spread_small(&d, small + b * d.S * d.Ho * d.Wo, sq);
+                wgrad_image(&d, sq, xb, gvg);
+            }
         }
     }
-    /* gw += Σ over threads and lanes, in a fixed order; undo the tile-block layout */
+    /* gw += Σ over groups and lanes, in a fixed order; undo the tile-block layout */
     for (int64_t s0 = 0; s0 < g->Cs; s0 += SBLK) {
         int64_t sb = g->Cs - s0 < SBLK ? g->Cs - s0 : SBLK;
         for (int64_t c = 0; c < g->Cb; c++)
@@ -364,9 +402,8 @@ void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, c
                     for (int64_t s = 0; s < sb; s++)
                         for (int64_t j = 0; j < jb; j++) {
                             double acc = 0.0;
-                            for (int t = 0; t < nt; t++) {
-                                const float *v = scratch + per_thread * t + d.C * d.Ppl + d.S * d.Q +
-                                                 (base + s * jb + j) * 8;
+                            for (int64_t grp = 0; grp < ng; grp++) {
+                                const float *v = gv + grp * nw * 8 + (base + s * jb + j) * 8;
                                 for (int l = 0; l < 8; l++) acc += v[l];
                             }
                             gw[((s0 + s) * g->Cb + c) * K + i * g->kw + j0 + j] += (float)acc;
@@ -379,21 +416,25 @@ void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, c
 #else /* no AVX2+FMA: conv.c uses im2col + GEMM everywhere */
 
 int gm_conv_direct_ok(const conv_geom *g) { (void)g; return 0; }
+int64_t gm_conv_direct_padded_floats(const conv_geom *g) { (void)g; return 0; }
 void gm_conv_direct_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small) {
     (void)ctx; (void)g; (void)big; (void)w; (void)small;
 }
-void gm_conv_direct_fwd_bias(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, const float *bias,
-                             float *small) {
-    (void)ctx; (void)g; (void)big; (void)w; (void)bias; (void)small;
+void gm_conv_direct_fwd_ex(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, int overwrite,
+                           const float *bias, const float *res, int relu_in, float *keep, float *small) {
+    (void)ctx; (void)g; (void)big; (void)w; (void)overwrite; (void)bias; (void)res; (void)relu_in; (void)keep;
+    (void)small;
 }
 void gm_conv_direct_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
     (void)ctx; (void)g; (void)small; (void)w; (void)big;
 }
-void gm_conv_direct_adj_set(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big) {
-    (void)ctx; (void)g; (void)small; (void)w; (void)big;
+void gm_conv_direct_adj_ex(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, int overwrite,
+                           const float *mask, float *big) {
+    (void)ctx; (void)g; (void)small; (void)w; (void)overwrite; (void)mask; (void)big;
 }
-void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw) {
-    (void)ctx; (void)g; (void)small; (void)big; (void)gw;
+void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, const float *padded,
+                          float *gw) {
+    (void)ctx; (void)g; (void)small; (void)big; (void)padded; (void)gw;
 }
 
 #endif

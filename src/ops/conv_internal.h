@@ -23,16 +23,26 @@ typedef struct conv_geom {
 int gm_conv_direct_ok(const conv_geom *g);
 
 /* The three primitives of conv.c for a geometry gm_conv_direct_ok accepts;
- * same contracts (accumulate into the output, deterministic for a fixed
- * thread count). On arena exhaustion the context's sticky error is set and
- * the output is left partly updated (the op then fails). */
+ * same contracts (accumulate into the output, deterministic, and independent
+ * of the thread count). On arena exhaustion the context's sticky error is set
+ * and the output is left partly updated (the op then fails). */
 void gm_conv_direct_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small);
-/* small = bias[s] (0 without bias) + conv(big): the forward without a separate fill. */
-void gm_conv_direct_fwd_bias(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, const float *bias,
-                             float *small);
 void gm_conv_direct_adj(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big);
-/* big = adj(small): the adjoint written, not accumulated (for a fresh gradient buffer). */
-void gm_conv_direct_adj_set(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, float *big);
-void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, float *gw);
+/* gw += weight gradient; padded: the planes kept by gm_conv_direct_fwd_ex for
+ * this big (then big is not read), or NULL. */
+void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, const float *big, const float *padded,
+                          float *gw);
+
+/* Fused forms. fwd_ex: small += conv(x), or with overwrite
+ * small = res + (bias + conv(x)) (bias, res may be NULL), where x = big or
+ * relu(big) (relu_in); keep (gm_conv_direct_padded_floats(g) floats) or NULL
+ * receives the zero-padded x planes for gm_conv_direct_wgrad.
+ * adj_ex: big (+)= adj(small), only where mask (big's shape) > 0 if mask is
+ * given (the gradient through a ReLU); overwrite writes instead of adding. */
+int64_t gm_conv_direct_padded_floats(const conv_geom *g);
+void gm_conv_direct_fwd_ex(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, int overwrite,
+                           const float *bias, const float *res, int relu_in, float *keep, float *small);
+void gm_conv_direct_adj_ex(gm_ctx *ctx, const conv_geom *g, const float *small, const float *w, int overwrite,
+                           const float *mask, float *big);
 
 #endif

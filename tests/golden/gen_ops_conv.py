@@ -6,7 +6,7 @@ an argmax.
 """
 import torch
 import torch.nn.functional as F
-from opgen import inp, run_cases
+from opgen import AWAY0, inp, run_cases
 
 
 def conv(stride=1, padding=0, dilation=1):
@@ -44,6 +44,13 @@ cases = [
     ("max_k2s2", [inp((2, 3, 6, 6))], lambda x: F.max_pool2d(x, 2, 2, 0)),
     ("max_k3s1p1", [inp((2, 3, 5, 5))], lambda x: F.max_pool2d(x, 3, 1, 1)),
     ("max_k3s2p1", [inp((2, 3, 7, 7))], lambda x: F.max_pool2d(x, 3, 2, 1)),
+    # conv2d_fused: res + conv2d(relu(x)) (x away from the kink), appended so earlier cases keep their draws
+    ("fused_relu_res", [inp((2, 3, 5, 5), AWAY0), inp((4, 3, 3, 3)), inp((4,)), inp((2, 4, 5, 5))],
+     lambda x, w, b, r: r + F.conv2d(F.relu(x), w, b, padding=1)),
+    ("fused_relu_s2", [inp((2, 3, 6, 6), AWAY0), inp((4, 3, 3, 3)), inp((4,)), inp((2, 4, 3, 3))],
+     lambda x, w, b, r: r + F.conv2d(F.relu(x), w, b, stride=2, padding=1)),
+    ("fused_res_nobias", [inp((2, 3, 5, 5)), inp((4, 3, 3, 3)), inp((2, 4, 5, 5))],
+     lambda x, w, r: r + F.conv2d(x, w, None, padding=1)),
 ]
 
 # Max-pool FD safety: in each window, the top value must beat the runner-up by more than
