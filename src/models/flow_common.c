@@ -17,6 +17,7 @@
  * (nice.c, realnvp.c, flow2d.c).
  */
 #include "models/flow_common.h"
+#include "core/op_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,35 +56,50 @@ static uint64_t row_hash(const float *x, int64_t D) {
     return h;
 }
 
-/* y (B, D) and ld (B) from x (B, D). Noise: from rng when given, else from
- * the row hash and `draw` (draw < 0: the cell midpoint u = 1/2). */
+/* y (B, D) and ld (B) from x (B, D). Noise: from rng when given (drawn first,
+ * in row-major order, into a scratch buffer), else from the row hash and
+ * `draw` (draw < 0: the cell midpoint u = 1/2). Rows are then processed in
+ * parallel; every value is computed as in a serial pass. */
 static gm_status preprocess(const flow_model *fm, const float *x, int64_t B, int64_t D, gm_rng *rng, int draw,
                             float *y, double *ld) {
     double a = fm->alpha, la = a > 0 ? log1p(-2 * a) : 0;
+    if (fm->unit)
+        for (int64_t i = 0; i < B * D; i++)
+            if (!(x[i] >= 0.0f && x[i] <= 1.0f))
+                return gm_error(GM_ERR_ARG, "row %lld column %lld has value %g; this flow needs data in [0, 1]",
+                                (long long)(i / D), (long long)(i % D), (double)x[i]);
+    double *noise = NULL;  // (B, D)
+    if (fm->dequant && rng) {
+        noise = malloc(sizeof(double) * (size_t)(B * D));
+        if (!noise) return gm_error(GM_ERR_NOMEM, "flow: out of memory for %lld noise values", (long long)(B * D));
+        for (int64_t i = 0; i < B * D; i++) noise[i] = gm_rng_uniform_d(rng);
+    }
+    int nt = gm_par_threads(B * D * 16);
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t r = 0; r < B; r++) {
         const float *xr = x + r * D; // (D)
         float *yr = y + r * D;       // (D)
         gm_rng hr;
-        if (fm->dequant && !rng && draw >= 0) gm_rng_seed(&hr, row_hash(xr, D), (uint64_t)draw);
+        if (fm->dequant && !noise && draw >= 0) gm_rng_seed(&hr, row_hash(xr, D), (uint64_t)draw);
         double l = 0;
         for (int64_t j = 0; j < D; j++) {
             double v = xr[j];
-            if (fm->unit && !(v >= 0.0 && v <= 1.0))
-                return gm_error(GM_ERR_ARG, "row %lld column %lld has value %g; this flow needs data in [0, 1]",
-                                (long long)r, (long long)j, v);
             if (fm->dequant) {
-                double u = rng ? gm_rng_uniform_d(rng) : draw >= 0 ? gm_rng_uniform_d(&hr) : 0.5;
+                double u = noise ? noise[r * D + j] : draw >= 0 ? gm_rng_uniform_d(&hr) : 0.5;
                 v = (nearbyint(v * 255.0) + u) / 256.0;
             }
             if (a > 0) {
                 double s = a + (1 - 2 * a) * v;
+                double lg = log(s) - log1p(-s);  /* logit(s); its log-derivative is -log(s) - log1p(-s) */
                 l += la - log(s) - log1p(-s);
-                v = log(s) - log1p(-s);
+                v = lg;
             }
             yr[j] = (float)v;
         }
         ld[r] = l;
     }
+    free(noise);
     return GM_OK;
 }
 

@@ -391,7 +391,24 @@ void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, c
             }
         }
     }
-    /* gw += Σ over groups and lanes, in a fixed order; undo the tile-block layout */
+    /* gw += Σ over groups (8-lane vectors, group order) then lanes (double),
+     * one weight per iteration; then undo the tile-block layout */
+    float *sum = gm_arena_alloc(ctx, sizeof(float) * (size_t)nw);  // (nw) in tile-block order
+    if (!sum) { gm_arena_release(ctx, mark); return; }
+    int nr = gm_par_threads(nw * ng * 8);
+    (void)nr;
+#pragma omp parallel for schedule(static) num_threads(nr) if (nr > 1)
+    for (int64_t e = 0; e < nw; e++) {
+        float acc8[8];
+        memcpy(acc8, gv + e * 8, sizeof acc8);
+        for (int64_t grp = 1; grp < ng; grp++) {
+            const float *v = gv + grp * nw * 8 + e * 8;
+            for (int l = 0; l < 8; l++) acc8[l] += v[l];
+        }
+        double acc = 0.0;
+        for (int l = 0; l < 8; l++) acc += acc8[l];
+        sum[e] = (float)acc;
+    }
     for (int64_t s0 = 0; s0 < g->Cs; s0 += SBLK) {
         int64_t sb = g->Cs - s0 < SBLK ? g->Cs - s0 : SBLK;
         for (int64_t c = 0; c < g->Cb; c++)
@@ -400,14 +417,8 @@ void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, c
                     int64_t jb = g->kw - j0 < 3 ? g->kw - j0 : 3;
                     int64_t base = (s0 * g->Cb + c * sb) * K + (i * g->kw + j0) * sb;
                     for (int64_t s = 0; s < sb; s++)
-                        for (int64_t j = 0; j < jb; j++) {
-                            double acc = 0.0;
-                            for (int64_t grp = 0; grp < ng; grp++) {
-                                const float *v = gv + grp * nw * 8 + (base + s * jb + j) * 8;
-                                for (int l = 0; l < 8; l++) acc += v[l];
-                            }
-                            gw[((s0 + s) * g->Cb + c) * K + i * g->kw + j0 + j] += (float)acc;
-                        }
+                        for (int64_t j = 0; j < jb; j++)
+                            gw[((s0 + s) * g->Cb + c) * K + i * g->kw + j0 + j] += sum[base + s * jb + j];
                 }
     }
     gm_arena_release(ctx, mark);
