@@ -7,6 +7,7 @@
  */
 #include "opcheck.h"
 #include "testutil.h"
+#include "genmod/system.h"
 #include <string.h>
 
 #define IN(nd, ...) {nd, {__VA_ARGS__}, GM_DOM_ANY, 1}
@@ -225,6 +226,42 @@ static void test_direct_sweep(void) {
         }
 }
 
+/* The direct kernels give bit-identical outputs and gradients with 1 and 2
+ * threads (images are independent; weight-gradient partials are kept per fixed
+ * group of images, not per thread). A realnvp-sized fused layer, B = 13. */
+static void test_direct_thread_count(void) {
+    int saved = gm_get_threads();
+    float *res[2][5] = {{0}};
+    int64_t nres[5] = {0};
+    for (int run = 0; run < 2; run++) {
+        gm_set_threads(run + 1);
+        gm_ctx *ctx = gm_ctx_new(0);
+        gm_tensor *x = rand4(ctx, 13, 16, 14, 14, 21), *w = rand4(ctx, 16, 16, 3, 3, 22);
+        gm_tensor *r = rand4(ctx, 13, 16, 14, 14, 23), *b = gm_new1(ctx, 16);
+        fill(b->data, 16, 24);
+        gm_requires_grad(x); gm_requires_grad(w); gm_requires_grad(r); gm_requires_grad(b);
+        gm_tensor *y = gm_conv2d_fused(ctx, x, w, b, r, (gm_conv_params)CP(1, 1, 1, 1, 1, 1, 0, 0), 1);
+        CHECK(y && gm_backward(ctx, gm_sum(ctx, gm_mul(ctx, y, y), GM_ALL_AXES, 0)) == GM_OK, "thread count case: %s",
+              gm_ctx_error(ctx));
+        const gm_tensor *ts[5] = {y, x, w, b, r};
+        for (int k = 0; y && k < 5; k++) {
+            nres[k] = ts[k]->numel;
+            res[run][k] = malloc(sizeof(float) * (size_t)nres[k]);
+            memcpy(res[run][k], k ? ts[k]->grad : ts[k]->data, sizeof(float) * (size_t)nres[k]);
+        }
+        gm_ctx_free(ctx);
+    }
+    static const char *what[5] = {"output", "grad x", "grad w", "grad bias", "grad residual"};
+    for (int k = 0; k < 5; k++) {
+        if (res[0][k] && res[1][k])
+            CHECK(memcmp(res[0][k], res[1][k], sizeof(float) * (size_t)nres[k]) == 0,
+                  "direct conv %s differs between 1 and 2 threads", what[k]);
+        free(res[0][k]);
+        free(res[1][k]);
+    }
+    gm_set_threads(saved);
+}
+
 /* Strided (transposed-view) inputs give the same results as contiguous copies. */
 static void test_strided(void) {
     gm_ctx *ctx = gm_ctx_new(0);
@@ -333,6 +370,7 @@ int main(void) {
     big_case(0);
     big_case(1);
     test_direct_sweep();
+    test_direct_thread_count();
     test_strided();
     test_pool_semantics();
     test_bad_input();
