@@ -64,8 +64,10 @@ static void test_params_and_backward(void) {
         CHECK(0, "gm_sum missing or failed: %s", gm_ctx_error(ctx));
     }
     /* no-grad mode records nothing */
-    gm_ctx_reset(ctx);
+    gm_ctx_reset(ctx); /* frees the arena: x must be made again */
     gm_set_grad_enabled(ctx, 0);
+    x = gm_new2(ctx, 2, 4);
+    for (int i = 0; i < 8; i++) x->data[i] = (float)i * 0.1f;
     gm_tensor *y2 = gm_linear(ctx, x, gm_params_get(&p, iw), NULL);
     CHECK(y2 && !y2->requires_grad && gm_tape_len(ctx) == 0, "no-grad mode records nothing");
     gm_ctx_free(ctx);

@@ -5,12 +5,35 @@
  * mallocs a new chunk (at least double the last) when it runs out. On reset,
  * if more than one chunk was used, all are freed and replaced by one chunk of
  * their total size, so from then on a step of the same shape never mallocs.
+ *
+ * Under AddressSanitizer the arena is poisoned except for live allocations,
+ * each followed by a 64-byte red zone, so a kernel that reads or writes past
+ * its arena buffer is reported like a heap overflow (ASan cannot see inside
+ * one big malloc otherwise).
  */
 #include "ctx_internal.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GM_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GM_ARENA_ASAN 1
+#endif
+#endif
+#ifdef GM_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define ARENA_REDZONE 64
+#else
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#define ARENA_REDZONE 0
+#endif
 
 #define GM_ALIGN 64
 
@@ -20,6 +43,7 @@ static gm_chunk *chunk_new(size_t bytes) {
     c->next = NULL;
     c->size = bytes;
     c->used = 0;
+    ARENA_POISON(c + 1, bytes + GM_ALIGN);
     return c;
 }
 
@@ -61,6 +85,7 @@ void gm_ctx_reset(gm_ctx *ctx) {
             for (gm_chunk *c = ctx->head; c; c = c->next) c->used = 0;
         }
     }
+    for (gm_chunk *c = ctx->head; c; c = c->next) ARENA_POISON(c + 1, c->size);
     ctx->head->used = 0;
     ctx->cur = ctx->head;
     ctx->tape_len = 0;
@@ -72,8 +97,9 @@ void gm_ctx_reset(gm_ctx *ctx) {
 static void *bump(gm_chunk *c, size_t bytes) {
     uintptr_t base = (uintptr_t)(c + 1);
     uintptr_t p = (base + c->used + (GM_ALIGN - 1)) & ~(uintptr_t)(GM_ALIGN - 1);
-    if (p + bytes > base + c->size) return NULL;
-    c->used = (size_t)(p + bytes - base);
+    if (p + bytes + ARENA_REDZONE > base + c->size) return NULL;
+    c->used = (size_t)(p + bytes + ARENA_REDZONE - base);
+    ARENA_UNPOISON((void *)p, bytes);
     return (void *)p;
 }
 
@@ -105,6 +131,8 @@ void gm_arena_release(gm_ctx *ctx, gm_arena_mark m) {
     gm_chunk *c = m.chunk;
     if (!c) return;
     ctx->cur = c;
+    ARENA_POISON((char *)(c + 1) + m.used, c->size - m.used);
+    for (gm_chunk *l = c->next; l; l = l->next) ARENA_POISON(l + 1, l->size);
     c->used = m.used; /* later chunks are reset to 0 when the bump pointer reaches them again */
 }
 
