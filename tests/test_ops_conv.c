@@ -8,6 +8,7 @@
 #include "opcheck.h"
 #include "testutil.h"
 #include "genmod/system.h"
+#include <stdlib.h>
 #include <string.h>
 
 #define IN(nd, ...) {nd, {__VA_ARGS__}, GM_DOM_ANY, 1}
@@ -205,8 +206,10 @@ static void big_case(int transposed) {
  * partial 4-channel tiles), position counts that end on 8, 16 or 24, kernels
  * 1x1 to 5x5 incl. non-square, every padding 0..k-1, one image and several,
  * conv2d, conv_transpose2d and conv2d_fused (ReLU + residual); plus the
- * realnvp conditioner sizes. The fill has values near 0 where the fused ReLU
- * kinks, identical on both backends, so outputs and gradients still agree. */
+ * realnvp conditioner sizes. The same shapes then go through im2col + GEMM
+ * (GENMOD_CONV_IM2COL=1), which FAST no longer uses for them by default. The
+ * fill has values near 0 where the fused ReLU kinks, identical on both
+ * backends, so outputs and gradients still agree. */
 static void test_direct_sweep(void) {
     static const struct { int64_t B, C, S, H, W, kh, kw, ph, pw; } cs[] = {
         {1, 1, 1, 1, 1, 1, 1, 0, 0},   {2, 3, 2, 5, 7, 3, 3, 1, 1},  {3, 2, 5, 6, 4, 3, 3, 0, 2},
@@ -215,15 +218,18 @@ static void test_direct_sweep(void) {
         {2, 1, 16, 28, 28, 3, 3, 1, 1}, {2, 16, 2, 28, 28, 3, 3, 1, 1}, {4, 16, 8, 7, 7, 3, 3, 1, 1},
     };
     static const char *kinds[3] = {"conv2d", "convT", "fused"};
+    for (int path = 0; path < 2; path++) /* the direct kernels, then im2col + GEMM on the same shapes */
     for (int k = 0; k < (int)(sizeof cs / sizeof cs[0]); k++)
         for (int tr = 0; tr < 3; tr++) {
             char label[96];
-            snprintf(label, sizeof label, "direct %s case %d", kinds[tr], k);
+            setenv("GENMOD_CONV_IM2COL", path ? "1" : "0", 1);
+            snprintf(label, sizeof label, "%s %s case %d", path ? "im2col" : "direct", kinds[tr], k);
             gm_conv_params p = CP(1, 1, (int)cs[k].ph, (int)cs[k].pw, 1, 1, 0, 0);
             int64_t xs[4] = {cs[k].B, tr == 1 ? cs[k].S : cs[k].C, cs[k].H, cs[k].W};
             int64_t ws[4] = {cs[k].S, cs[k].C, cs[k].kh, cs[k].kw};  /* convT: x has S channels, output C */
             compare_backends(label, tr, xs, ws, p, 1e-3);
         }
+    unsetenv("GENMOD_CONV_IM2COL");
 }
 
 /* The direct kernels give bit-identical outputs and gradients with 1 and 2

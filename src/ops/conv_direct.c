@@ -22,6 +22,7 @@
  * Not here: strides, dilation, groups, NHWC, non-AVX2 builds.
  */
 #include "conv_internal.h"
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -235,6 +236,8 @@ static void direct_pass(gm_ctx *ctx, const dgeom *d, int64_t B, const float *in,
 }
 
 int gm_conv_direct_ok(const conv_geom *g) {
+    const char *off = getenv("GENMOD_CONV_IM2COL"); /* benchmarking knob: 1 = always im2col + GEMM */
+    if (off && *off && *off != '0') return 0;
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->kh <= 7 && g->kw <= 7 && g->ph < g->kh &&
            g->pw < g->kw && g->Cs <= 64 && g->Cb <= 256;
 }

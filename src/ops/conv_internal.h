@@ -19,7 +19,9 @@ typedef struct conv_geom {
 /* 1 if the direct kernels below handle g: an AVX2+FMA build, stride 1,
  * dilation 1, kernel at most 7x7, padding smaller than the kernel in each
  * direction, at most 64 output and 256 input channels (wider layers go to
- * im2col + GEMM, where the unfolding is amortised over many output channels). */
+ * im2col + GEMM, where the unfolding is amortised over many output channels);
+ * 0 whenever the environment variable GENMOD_CONV_IM2COL is set to a value
+ * other than 0 (a knob for benchmarks and A/B checks, read on every call). */
 int gm_conv_direct_ok(const conv_geom *g);
 
 /* The three primitives of conv.c for a geometry gm_conv_direct_ok accepts;
