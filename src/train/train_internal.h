@@ -32,6 +32,8 @@ typedef struct gm_trainer {
     char path_best[1024], path_last[1024], path_state[1024];
     int64_t step, best_epoch, bad_epochs, epoch_loss_n, items_since_start;
     double best, epoch_loss_sum, last_loss, lr, grad_norm, t_start, t_epoch;
+    double rate, rate_t;         /* progress: smoothed items/s, time of its last update */
+    int64_t rate_items;          /* items_since_start at rate_t */
     int have_ckpt, stopped_early, interrupted;
 } gm_trainer;
 

@@ -124,8 +124,21 @@ static void progress(gm_trainer *t, int64_t batches) {
     double loss = t->last_loss;
     FILE *f = t->io->log;
     if (!f) return;
-    double el = now_s() - t->t_start;
-    double ips = el > 0 ? (double)t->items_since_start / el : 0;
+    /* items/s over the recent past (smoothed over the updates, which come at
+     * least 0.5 s apart), so the ETA recovers after a slow stretch such as a
+     * validation pass or a paused process; the first estimate is the mean. */
+    double tn = now_s();
+    if (t->rate_t <= 0) {
+        t->rate_t = t->t_start;
+        t->rate_items = 0;
+    }
+    if (tn - t->rate_t >= 0.5) {
+        double r = (double)(t->items_since_start - t->rate_items) / (tn - t->rate_t);
+        t->rate = t->rate > 0 ? 0.7 * t->rate + 0.3 * r : r;
+        t->rate_t = tn;
+        t->rate_items = t->items_since_start;
+    }
+    double ips = t->rate > 0 ? t->rate : (tn > t->t_start ? (double)t->items_since_start / (tn - t->t_start) : 0);
     int64_t total = t->o.epochs * batches, done = t->step;
     double eta = ips > 0 ? (double)(total - done) * (double)t->o.batch / ips : 0;
     int64_t in_epoch = t->loader.st.pos / (t->o.batch > 0 ? t->o.batch : 1);
