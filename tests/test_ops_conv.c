@@ -343,6 +343,13 @@ static void test_bad_input(void) {
     EXPECT_FAIL(ctx, gm_conv2d(ctx, gm_new4(ctx, 1, 1, 2, 2), gm_new4(ctx, 1, 1, 3, 3), NULL, ok), GM_ERR_SHAPE, "larger than input");
     EXPECT_FAIL(ctx, gm_conv2d(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, (gm_conv_params)CP(1, 1, 0, 0, 3, 1, 0, 0)), GM_ERR_SHAPE, "larger");
     EXPECT_FAIL(ctx, gm_conv2d(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), gm_new1(ctx, 3), ok), GM_ERR_SHAPE, "bias");
+    /* conv2d_fused: the residual must have the output's shape (2, 4, 3, 3); the rest as conv2d */
+    EXPECT_FAIL(ctx, gm_conv2d_fused(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, gm_new4(ctx, 2, 4, 5, 5), ok, 1), GM_ERR_SHAPE,
+                "residual (2, 4, 5, 5) must have the output's shape (2, 4, 3, 3)");
+    EXPECT_FAIL(ctx, gm_conv2d_fused(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, gm_new3(ctx, 4, 3, 3), ok, 0), GM_ERR_SHAPE,
+                "conv2d_fused: residual");
+    EXPECT_FAIL(ctx, gm_conv2d_fused(ctx, X4, gm_new4(ctx, 4, 2, 3, 3), NULL, NULL, ok, 1), GM_ERR_SHAPE, "conv2d_fused: input");
+    EXPECT_FAIL(ctx, gm_conv2d_fused(ctx, NULL, gm_new4(ctx, 4, 3, 3, 3), NULL, NULL, ok, 1), GM_ERR_ARG, "conv2d_fused");
     EXPECT_FAIL(ctx, gm_conv2d(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, (gm_conv_params)CP(0, 1, 0, 0, 1, 1, 0, 0)), GM_ERR_ARG, "stride");
     EXPECT_FAIL(ctx, gm_conv2d(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, (gm_conv_params)CP(1, -2, 0, 0, 1, 1, 0, 0)), GM_ERR_ARG, "stride");
     EXPECT_FAIL(ctx, gm_conv2d(ctx, X4, gm_new4(ctx, 4, 3, 3, 3), NULL, (gm_conv_params)CP(1, 1, 0, 0, 1, 0, 0, 0)), GM_ERR_ARG, "dilation");
