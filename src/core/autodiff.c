@@ -151,6 +151,16 @@ float *gm_grad_buf(gm_ctx *ctx, gm_tensor *t) {
     return t->grad;
 }
 
+float *gm_grad_buf_uninit(gm_ctx *ctx, gm_tensor *t, int *fresh) {
+    *fresh = 0;
+    if (!t || !t->requires_grad) return NULL;
+    if (!t->grad) {
+        t->grad = gm_arena_alloc(ctx, (size_t)(t->numel > 0 ? t->numel : 1) * sizeof(float));
+        *fresh = t->grad != NULL;
+    }
+    return t->grad;
+}
+
 int gm_tape_len(const gm_ctx *ctx) { return ctx->tape_len; }
 
 static gm_status run_backward(gm_ctx *ctx) {

@@ -65,6 +65,12 @@ typedef struct gm_arena_mark { void *chunk; size_t used; } gm_arena_mark;
 gm_arena_mark gm_arena_get_mark(gm_ctx *ctx);
 void gm_arena_release(gm_ctx *ctx, gm_arena_mark m);
 
+/* Like gm_grad_buf, but a buffer allocated now is left uninitialised and
+ * *fresh is set to 1 (0 when t already had one): the backward then writes
+ * (=) instead of zero-filling and accumulating (+=). NULL if t needs no
+ * gradient or on allocation failure (sticky error). */
+float *gm_grad_buf_uninit(gm_ctx *ctx, gm_tensor *t, int *fresh);
+
 /* Number of OpenMP threads to use for a loop of `work` elementary operations
  * (1 below the threshold where threading pays off on small machines). */
 int gm_par_threads(int64_t work);

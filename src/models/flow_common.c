@@ -90,10 +90,9 @@ static gm_status preprocess(const flow_model *fm, const float *x, int64_t B, int
                 v = (nearbyint(v * 255.0) + u) / 256.0;
             }
             if (a > 0) {
-                double s = a + (1 - 2 * a) * v;
-                double lg = log(s) - log1p(-s);  /* logit(s); its log-derivative is -log(s) - log1p(-s) */
-                l += la - log(s) - log1p(-s);
-                v = lg;
+                double s = a + (1 - 2 * a) * v, ls = log(s), l1 = log1p(-s);
+                l += la - ls - l1;  /* log-derivative of logit(s), with s's scale (1 - 2a) */
+                v = ls - l1;        /* logit(s) */
             }
             yr[j] = (float)v;
         }

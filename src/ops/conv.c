@@ -280,6 +280,11 @@ static void wgrad_fast(gm_ctx *ctx, const conv_geom *g, const float *small, cons
 
 /* ---- backend dispatch and shared pieces ---- */
 
+/* The FAST backend on a geometry the direct kernels take. */
+static int use_direct(gm_ctx *ctx, const conv_geom *g) {
+    return gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(g);
+}
+
 static void prim_fwd(gm_ctx *ctx, const conv_geom *g, const float *big, const float *w, float *small) {
     if (gm_get_backend(ctx) == GM_BACKEND_REF) fwd_ref(g, big, w, small);
     else if (gm_conv_direct_ok(g)) gm_conv_direct_fwd(ctx, g, big, w, small);
@@ -386,13 +391,12 @@ static void conv2d_backward(gm_ctx *ctx, gm_node *n) {
     const conv_geom *g = &s->g;
     const float *gy = n->out->grad;  // (B, O, Ho, Wo) = small
     gm_tensor *x = n->in[0], *res = n->in[3];
-    int direct = gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(g);
-    if (x->requires_grad && direct) {
+    int fresh;
+    if (x->requires_grad && use_direct(ctx, g)) {
         /* a gradient buffer not allocated yet is written, not zero-filled then accumulated */
-        int fresh = x->grad == NULL;
-        if (fresh) x->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)x->numel);
-        if (!x->grad) return;
-        gm_conv_direct_adj_ex(ctx, g, gy, s->wd, fresh, s->xmask, x->grad);
+        float *gx = gm_grad_buf_uninit(ctx, x, &fresh);
+        if (!gx) return;
+        gm_conv_direct_adj_ex(ctx, g, gy, s->wd, fresh, s->xmask, gx);
     } else if (x->requires_grad) {
         float *gx = gm_grad_buf(ctx, x);
         if (!gx) return;
@@ -414,11 +418,8 @@ static void conv2d_backward(gm_ctx *ctx, gm_node *n) {
     if (gw && s->xpad) gm_conv_direct_wgrad(ctx, g, gy, s->xd, s->xpad, gw);
     else if (gw) prim_wgrad(ctx, g, gy, s->xd, gw);
     if (gb) bias_grad(gy, g->B, g->Cs, g->Hs * g->Ws, gb);
-    if (res && res->requires_grad) {
-        int fresh = res->grad == NULL;
-        if (fresh) res->grad = gm_arena_alloc(ctx, sizeof(float) * (size_t)res->numel);
-        if (!res->grad) return;
-        float *gr = res->grad;
+    float *gr = gm_grad_buf_uninit(ctx, res, &fresh);  /* the residual's gradient is gy itself */
+    if (gr) {
         int64_t nr = res->numel;
 #pragma omp parallel for schedule(static) num_threads(gm_par_threads(nr)) if (nr > PAR_MIN)
         for (int64_t i = 0; i < nr; i++) gr[i] = fresh ? gy[i] : gr[i] + gy[i];
@@ -456,7 +457,7 @@ static gm_tensor *conv2d_impl(gm_ctx *ctx, gm_op opc, gm_tensor *x, gm_tensor *w
     if (!y) return NULL;
     float *keep = NULL;
     const float *xconv = xd;  /* what is convolved: x or relu(x) */
-    if (gm_get_backend(ctx) != GM_BACKEND_REF && gm_conv_direct_ok(&g)) {
+    if (use_direct(ctx, &g)) {
         if (gm_grad_enabled(ctx) && w->requires_grad) { /* the weight gradient reuses the padded input */
             keep = gm_arena_alloc(ctx, sizeof(float) * (size_t)gm_conv_direct_padded_floats(&g));
             if (!keep) return NULL;

@@ -345,17 +345,23 @@ static void spread_small(const dgeom *d, const float *small, float *sq) {
     }
 }
 
+/* Offset, in weights, of the weight-gradient tile block (s0, c, i, j0): the
+ * blocks of sb output channels x jb taps are laid out in (s0, c, i, j0)
+ * order, each as (sb, jb); kernel rows are split into blocks of 3 taps. */
+static int64_t wg_block(int64_t C, int64_t kh, int64_t kw, int64_t s0, int64_t sb, int64_t c, int64_t i,
+                        int64_t j0) {
+    return (s0 * C + c * sb) * kh * kw + (i * kw + j0) * sb;
+}
+
 /* gv (S, C, kh, kw-blocks: SB x JB x 8 lanes) += the weight gradient of one image. */
 static void wgrad_image(const dgeom *d, const float *sq, const float *xp, float *gv) {
-    int64_t K = d->kh * d->kw;
     for (int64_t s0 = 0; s0 < d->S; s0 += SBLK) {
         int sb = (int)(d->S - s0 < SBLK ? d->S - s0 : SBLK);
         for (int64_t c = 0; c < d->C; c++)
             for (int64_t i = 0; i < d->kh; i++)
                 for (int64_t j0 = 0; j0 < d->kw; j0 += 3) {
                     int jb = (int)(d->kw - j0 < 3 ? d->kw - j0 : 3);
-                    /* block (s0, c, i, j0) holds sb*jb*8 floats, laid out in that order */
-                    float *blk = gv + ((s0 * d->C + c * sb) * K + (i * d->kw + j0) * sb) * 8;
+                    float *blk = gv + wg_block(d->C, d->kh, d->kw, s0, sb, c, i, j0) * 8;  // (sb, jb, 8)
                     wg_tiles[sb - 1][jb - 1](sq + s0 * d->Q, d->Q, xp + c * d->Ppl + i * d->Wp + j0, blk);
                 }
     }
@@ -418,7 +424,7 @@ void gm_conv_direct_wgrad(gm_ctx *ctx, const conv_geom *g, const float *small, c
             for (int64_t i = 0; i < g->kh; i++)
                 for (int64_t j0 = 0; j0 < g->kw; j0 += 3) {
                     int64_t jb = g->kw - j0 < 3 ? g->kw - j0 : 3;
-                    int64_t base = (s0 * g->Cb + c * sb) * K + (i * g->kw + j0) * sb;
+                    int64_t base = wg_block(g->Cb, g->kh, g->kw, s0, sb, c, i, j0);
                     for (int64_t s = 0; s < sb; s++)
                         for (int64_t j = 0; j < jb; j++)
                             gw[((s0 + s) * g->Cb + c) * K + i * g->kw + j0 + j] += sum[base + s * jb + j];

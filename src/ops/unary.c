@@ -66,16 +66,16 @@ static inline __attribute__((always_inline)) float ubwd(gm_op op, float x, float
     X(GM_OP_TANH) X(GM_OP_SIGMOID) X(GM_OP_LOG_SIGMOID) X(GM_OP_RELU) X(GM_OP_LEAKY_RELU) X(GM_OP_ELU) \
     X(GM_OP_SOFTPLUS) X(GM_OP_GELU) X(GM_OP_SILU) X(GM_OP_SCALE) X(GM_OP_ADD_SCALAR)
 #define UNARY_BLOCK 4096 /* elements per work item of the threaded loops */
+/* [lo, hi): block b of the N elements */
+#define BLOCK_RANGE(b) int64_t lo = (b) * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK
 #define UNARY_PAR_BLOCKS _Pragma("omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)")
 
 static void unary_backward(gm_ctx *ctx, gm_node *n) {
     gm_tensor *x = n->in[0];
     if (!x->requires_grad) return;
-    /* a gradient buffer not allocated yet is written (=), not zero-filled then accumulated (+=) */
-    int fresh = x->grad == NULL;
-    float *gx = fresh ? gm_arena_alloc(ctx, (size_t)x->numel * sizeof(float)) : x->grad;
+    int fresh; /* a gradient buffer not allocated yet is written (=), not zero-filled then accumulated (+=) */
+    float *gx = gm_grad_buf_uninit(ctx, x, &fresh);
     if (!gx) return;
-    x->grad = gx;
     const gm_tensor *y = n->out;
     const float *xd = n->saved ? (const float *)n->saved : x->data; /* contiguous copy if x was strided */
     const float *yd = y->data, *gy = y->grad;
@@ -89,7 +89,7 @@ static void unary_backward(gm_ctx *ctx, gm_node *n) {
         UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) { \
             float *restrict g = gx; \
             const float *restrict dy = gy, *restrict u = xd, *restrict v = yd; \
-            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK; \
+            BLOCK_RANGE(b); \
             if (fresh) for (int64_t i = lo; i < hi; i++) g[i] = dy[i] * ubwd(OPC, u[i], v[i], p); \
             else for (int64_t i = lo; i < hi; i++) g[i] += dy[i] * ubwd(OPC, u[i], v[i], p); \
         } } break;
@@ -97,7 +97,7 @@ static void unary_backward(gm_ctx *ctx, gm_node *n) {
         UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) {
             float *restrict g = gx;
             const float *restrict dy = gy, *restrict u = xd;
-            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK;
+            BLOCK_RANGE(b);
             if (fresh)
                 for (int64_t i = lo; i < hi; i++) { float d = dy[i]; g[i] = u[i] > 0.0f ? d : 0.0f; }
             else
@@ -124,23 +124,21 @@ static gm_tensor *unary(gm_ctx *ctx, gm_op op, gm_tensor *x, float a) {
     uparam p = {a};
     float *yd = out->data;
     int64_t N = out->numel;
+    int64_t nb = (N + UNARY_BLOCK - 1) / UNARY_BLOCK;
     if (gm_get_backend(ctx) == GM_BACKEND_FAST && (op == GM_OP_EXP || op == GM_OP_TANH || op == GM_OP_SIGMOID)) {
-        /* vectorised kernels (kernels/vmath.h) over blocks of 4096 split across threads */
-        int64_t nb = (N + 4095) / 4096;
-#pragma omp parallel for schedule(static) num_threads(gm_par_threads(N * 8)) if (N > 32768)
-        for (int64_t b = 0; b < nb; b++) {
-            int64_t lo = b * 4096, len = N - lo < 4096 ? N - lo : 4096;
-            if (op == GM_OP_EXP) gm_vexp(xd + lo, yd + lo, len);
-            else if (op == GM_OP_TANH) gm_vtanh(xd + lo, yd + lo, len);
-            else gm_vsigmoid(xd + lo, yd + lo, len);
+        /* vectorised kernels (kernels/vmath.h) over the blocks, split across threads */
+        UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) {
+            BLOCK_RANGE(b);
+            if (op == GM_OP_EXP) gm_vexp(xd + lo, yd + lo, hi - lo);
+            else if (op == GM_OP_TANH) gm_vtanh(xd + lo, yd + lo, hi - lo);
+            else gm_vsigmoid(xd + lo, yd + lo, hi - lo);
         }
     } else {
-        int64_t nb = (N + UNARY_BLOCK - 1) / UNARY_BLOCK;
 #define FWD_CASE(OPC) case OPC: { \
         UNARY_PAR_BLOCKS for (int64_t b = 0; b < nb; b++) { \
             float *restrict o = yd; \
             const float *restrict u = xd; \
-            int64_t lo = b * UNARY_BLOCK, hi = N - lo < UNARY_BLOCK ? N : lo + UNARY_BLOCK; \
+            BLOCK_RANGE(b); \
             for (int64_t i = lo; i < hi; i++) o[i] = ufwd(OPC, u[i], p); \
         } } break;
         switch (op) { UNARY_OPS(FWD_CASE) default: break; }
