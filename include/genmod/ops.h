@@ -115,6 +115,16 @@ gm_tensor *gm_matmul(gm_ctx *ctx, gm_tensor *a, gm_tensor *b);
 gm_tensor *gm_linear(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias);
 /* As gm_linear with weight W ⊙ mask; mask (out,in) constant (0/1). Gradient of W is masked. */
 gm_tensor *gm_linear_masked(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask, gm_tensor *bias);
+/* gm_linear_masked for a caller that knows where each mask row ends: row o of
+ * mask is 0 from column row_len[o] on (0 <= row_len[o] <= in; checked; NULL:
+ * found by scanning the mask, as gm_linear_masked does). Rows are taken in
+ * blocks that only multiply over their prefix, so a staircase mask (a MADE
+ * with hidden units sorted by degree) skips its zero half. Same results as
+ * gm_linear_masked up to float rounding; row_len is read during the call. */
+gm_tensor *gm_linear_masked_rows(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask,
+                                 const int32_t *row_len, gm_tensor *bias);
+/* row_len[o] = 1 + the last column of mask row o that is non-zero (0 if none). */
+void gm_mask_row_lengths(const float *mask, int64_t out, int64_t in, int32_t *row_len);
 
 /* ---- dropout and normalisation ---- */
 struct gm_rng;

@@ -2,6 +2,7 @@
  * params.c — flat parameter / gradient buffers; see genmod/params.h.
  */
 #include "genmod/params.h"
+#include "core/op_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,15 @@ int gm_params_index(const gm_params *p, const char *name) {
 gm_tensor *gm_params_find(gm_params *p, const char *name) { return gm_params_get(p, gm_params_index(p, name)); }
 
 void gm_params_zero_grad(gm_params *p) {
-    if (p->grad) memset(p->grad, 0, (size_t)p->total * sizeof(float));
+    if (!p->grad) return;
+    /* in chunks over the threads: at a few MB a single memset is a serial stretch of the step */
+    const int64_t chunk = 16384, n = p->total, nchunk = (n + chunk - 1) / chunk;
+    float *g = p->grad;
+#pragma omp parallel for schedule(static) num_threads(gm_par_threads(n)) if (n > 65536)
+    for (int64_t c = 0; c < nchunk; c++) {
+        int64_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
+        memset(g + lo, 0, (size_t)len * sizeof(float));
+    }
 }
 
 int64_t gm_params_count_trainable(const gm_params *p) {

@@ -48,6 +48,7 @@ typedef struct {
     int p_dir, p_deg[MADE_MAX_LAYERS + 1];                  // p_deg[0] = degrees.in
     int cur;                      // set whose masks are built, -1 none
     float *mask[MADE_MAX_LAYERS + 2]; // [1..L] hidden, [L+1] out, [0] direct
+    int32_t *row_len[MADE_MAX_LAYERS + 2]; // where each mask row's non-zeros end (gm_linear_masked_rows)
     int64_t *order;               // (D) ordering of set `cur`
     float *degcopy;               // (D + Σ H_l) the degrees the masks were built from
 } made_impl;
@@ -109,10 +110,12 @@ static gm_status made_declare(gm_model *m) {
     }
     for (int l = 1; l <= im->L + 1; l++) {
         int64_t out = l <= im->L ? im->H[l] : D;
-        if (!(im->mask[l] = malloc((size_t)(out * im->H[l - 1]) * sizeof(float))))
+        if (!(im->mask[l] = malloc((size_t)(out * im->H[l - 1]) * sizeof(float))) ||
+            !(im->row_len[l] = malloc((size_t)out * sizeof(int32_t))))
             return gm_error(GM_ERR_NOMEM, "made: out of memory");
     }
-    if (im->direct && !(im->mask[0] = malloc((size_t)(D * D) * sizeof(float))))
+    if (im->direct && (!(im->mask[0] = malloc((size_t)(D * D) * sizeof(float))) ||
+                       !(im->row_len[0] = malloc((size_t)D * sizeof(int32_t)))))
         return gm_error(GM_ERR_NOMEM, "made: out of memory");
     int64_t ndeg = 0;
     for (int l = 0; l <= im->L; l++) ndeg += im->H[l];
@@ -124,7 +127,10 @@ static gm_status made_declare(gm_model *m) {
 static void made_destroy(gm_model *m) {
     made_impl *im = m->impl;
     if (im) {
-        for (int l = 0; l < MADE_MAX_LAYERS + 2; l++) free(im->mask[l]);
+        for (int l = 0; l < MADE_MAX_LAYERS + 2; l++) {
+            free(im->mask[l]);
+            free(im->row_len[l]);
+        }
         free(im->order);
         free(im->degcopy);
         free(im);
@@ -207,12 +213,20 @@ static gm_status use_set(gm_model *m, int k) {
         for (int64_t d = 0; d < D; d++)
             for (int64_t j = 0; j < D; j++) im->mask[0][d * D + j] = d0[d] > d0[j] ? 1.0f : 0.0f;
     }
+    for (int l = im->direct ? 0 : 1; l <= im->L + 1; l++)
+        gm_mask_row_lengths(im->mask[l], l == 0 || l == im->L + 1 ? D : im->H[l], l == 0 ? D : im->H[l - 1],
+                            im->row_len[l]);
     same_degrees(m, k, 1);
     im->cur = k;
     return GM_OK;
 }
 
-/* Hidden degrees of set k for layers 1..L; returns 0 if some hidden unit has
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Hidden degrees of set k for layers 1..L, each layer sorted; returns 0 if some hidden unit has
  * no outgoing connection (then the caller draws again). */
 static int draw_hidden(gm_model *m, int k, gm_rng *rng) {
     made_impl *im = m->impl;
@@ -223,6 +237,10 @@ static int draw_hidden(gm_model *m, int k, gm_rng *rng) {
         for (int64_t v = 1; v < im->H[l - 1]; v++) lo = prev[v] < lo ? prev[v] : lo;
         float *dl = deg(m, l, k);
         for (int64_t u = 0; u < im->H[l]; u++) dl[u] = lo + (float)gm_rng_randint(rng, (int64_t)(D - 1 - lo));
+        /* Units are exchangeable, so store them by increasing degree: with the
+         * natural order every mask is then a staircase whose zero part the
+         * masked GEMMs skip (src/ops/linear_blocks.c). */
+        qsort(dl, (size_t)im->H[l], sizeof *dl, cmp_float);
     }
     /* every hidden unit must reach the next layer (the output layer's last
      * position D-1 exceeds every hidden degree, so layer L always does) */
@@ -280,10 +298,12 @@ static gm_tensor *made_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
     gm_params *P = &m->params;
     gm_tensor *h = x;
     for (int l = 1; l <= im->L; l++)
-        h = gm_relu(ctx, gm_linear_masked(ctx, h, gm_params_get(P, im->p_w[l]), im->mask[l], gm_params_get(P, im->p_b[l])));
-    gm_tensor *out = gm_linear_masked(ctx, h, gm_params_get(P, im->p_w[im->L + 1]), im->mask[im->L + 1],
-                                      gm_params_get(P, im->p_b[im->L + 1]));
-    if (im->direct) out = gm_add(ctx, out, gm_linear_masked(ctx, x, gm_params_get(P, im->p_dir), im->mask[0], NULL));
+        h = gm_relu(ctx, gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[l]), im->mask[l], im->row_len[l],
+                                               gm_params_get(P, im->p_b[l])));
+    gm_tensor *out = gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[im->L + 1]), im->mask[im->L + 1],
+                                           im->row_len[im->L + 1], gm_params_get(P, im->p_b[im->L + 1]));
+    if (im->direct)
+        out = gm_add(ctx, out, gm_linear_masked_rows(ctx, x, gm_params_get(P, im->p_dir), im->mask[0], im->row_len[0], NULL));
     return out;
 }
 

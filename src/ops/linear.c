@@ -2,9 +2,11 @@
  * linear.c — matmul, linear and masked linear. All three GEMMs of a layer
  * (forward, dX, dW) go through gm_sgemm (BLAS on the fast backend), using
  * transpose flags instead of materialised transposes; bias add is fused into
- * one pass over the output rows.
+ * one pass over the output rows. A masked layer whose mask rows end early
+ * (a MADE staircase) takes the block path of linear_blocks.c.
  */
 #include "core/op_internal.h"
+#include "linear_internal.h"
 #include "kernels/gemm.h"
 #include <string.h>
 
@@ -89,26 +91,40 @@ gm_tensor *gm_matmul(gm_ctx *ctx, gm_tensor *a, gm_tensor *b) {
 static void linear_backward(gm_ctx *ctx, gm_node *n) {
     gm_tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2], *y = n->out;
     int64_t rows = n->i[0], in = n->i[1], outf = n->i[2];
-    /* saved blob: [masked weight (out*in) if masked][copy of x (rows*in) if x was strided] */
+    /* saved blob: [masked weight (out*in) if masked][copy of x (rows*in) if x was strided]
+     * [row_len (out), ones_len (out) if masked] */
     const float *mask = (const float *)n->cptr, *blob = (const float *)n->saved;
     int64_t wsz = n->i[4];
     const float *wd = mask ? blob : w->data;
     const float *xd = n->i[3] ? blob + wsz : x->data;
+    const int32_t *row_len = mask ? (const int32_t *)(blob + wsz + (n->i[3] ? rows * in : 0)) : NULL;
+    const int32_t *ones_len = row_len ? row_len + outf : NULL;
+    int blocks = (int)n->i[5];
     gm_backend be = gm_get_backend(ctx);
+    int nt = gm_op_threads(ctx, rows * in * outf);
     const float *gy = y->grad;
     float *gx = gm_grad_buf(ctx, x);
-    if (gx) gm_sgemm(be, 0, 0, rows, in, outf, 1.0f, gy, outf, wd, in, 1.0f, gx, in);   /* dX += dY @ W */
+    if (gx) {
+        if (blocks) gm_mlin_dx_blocks(be, nt, rows, in, outf, gy, wd, row_len, gx);
+        else gm_sgemm(be, 0, 0, rows, in, outf, 1.0f, gy, outf, wd, in, 1.0f, gx, in);   /* dX += dY @ W */
+    }
     float *gw = gm_grad_buf(ctx, w);
     if (gw) {
         if (!mask) {
             gm_sgemm(be, 1, 0, outf, in, rows, 1.0f, gy, outf, xd, in, 1.0f, gw, in);     /* dW += dY^T @ X */
         } else {
+            gm_arena_mark mark = gm_arena_get_mark(ctx);
             float *tmp = gm_arena_alloc(ctx, (size_t)(outf * in) * sizeof(float));
             if (!tmp) return;
-            gm_sgemm(be, 1, 0, outf, in, rows, 1.0f, gy, outf, xd, in, 0.0f, tmp, in);
-            int64_t NW = outf * in;
+            if (blocks) {
+                gm_mlin_dw_blocks(be, nt, rows, in, outf, gy, xd, mask, row_len, ones_len, tmp, gw);
+            } else {
+                gm_sgemm(be, 1, 0, outf, in, rows, 1.0f, gy, outf, xd, in, 0.0f, tmp, in);
+                int64_t NW = outf * in;
 #pragma omp parallel for schedule(static) num_threads(gm_par_threads(NW)) if (NW > 32768)
-            for (int64_t k = 0; k < NW; k++) gw[k] += tmp[k] * mask[k];
+                for (int64_t k = 0; k < NW; k++) gw[k] += tmp[k] * mask[k];
+            }
+            gm_arena_release(ctx, mark);
         }
     }
     float *gb = gm_grad_buf(ctx, bias);
@@ -120,7 +136,8 @@ static void linear_backward(gm_ctx *ctx, gm_node *n) {
         }
 }
 
-static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w, const float *mask, gm_tensor *bias) {
+static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w, const float *mask,
+                              const int32_t *known_len, gm_tensor *bias) {
     if (!gm_op_begin(ctx, op, 2, x, w)) return NULL;
     char sx[64], sw[64];
     if (w->ndim != 2 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1])
@@ -132,22 +149,30 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
                            (long long)bias->numel, (long long)outf);
     if (!gm_is_contiguous(w)) return gm_ctx_fail(ctx, GM_ERR_SHAPE, "%s: weight must be contiguous", gm_op_name(op));
     if (op == GM_OP_LINEAR_MASKED && !mask) return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: NULL mask");
-    /* saved layout: [masked weight (out*in)] [x copy (rows*in) if x strided] */
+    for (int64_t o = 0; known_len && o < outf; o++)
+        if (known_len[o] < 0 || known_len[o] > in)
+            return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: row_len[%lld] = %d is not in 0..%lld", (long long)o,
+                               (int)known_len[o], (long long)in);
+    /* saved layout: [masked weight (out*in)] [x copy (rows*in) if x strided] [row_len, ones_len (out int32 each) if masked] */
     const float *xd = x->data;
     int x_copied = !gm_is_contiguous(x);
     float *saved = NULL;
-    size_t wsz = mask ? (size_t)(outf * in) : 0;
+    size_t wsz = mask ? (size_t)(outf * in) : 0, xsz = x_copied ? (size_t)x->numel : 0;
     if (wsz || x_copied) {
-        saved = gm_arena_alloc(ctx, (wsz + (x_copied ? (size_t)x->numel : 0)) * sizeof(float));
+        saved = gm_arena_alloc(ctx, (wsz + xsz + (mask ? 2 * (size_t)outf : 0)) * sizeof(float));
         if (!saved) return NULL;
     }
     if (x_copied) { gm_copy_to(x, saved + wsz); xd = saved + wsz; }
     const float *wd = w->data;
-    if (mask) {
-        int64_t NW = outf * in;
-        const float *wsrc = w->data;
-#pragma omp parallel for schedule(static) num_threads(gm_par_threads(NW)) if (NW > 32768)
-        for (int64_t k = 0; k < NW; k++) saved[k] = wsrc[k] * mask[k];
+    int32_t *row_len = NULL;
+    int blocks = 0;
+    int nt = gm_op_threads(ctx, rows * in * outf);
+    if (mask) { /* masked weight, and the block path where the mask's row prefixes save a fifth or more */
+        row_len = (int32_t *)(saved + wsz + xsz);
+        if (known_len) memcpy(row_len, known_len, (size_t)outf * sizeof *row_len);
+        double frac = gm_mlin_prefix(gm_op_threads(ctx, outf * in), outf, in, w->data, mask, saved, row_len, row_len + outf,
+                                     known_len != NULL);
+        blocks = frac < 0.8;
         wd = saved;
     }
     int64_t shape[GM_MAX_DIMS];
@@ -155,7 +180,8 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     shape[x->ndim - 1] = outf;
     gm_tensor *y = gm_op_out(ctx, x->ndim, shape);
     if (!y) return NULL;
-    gm_sgemm(gm_get_backend(ctx), 0, 1, rows, outf, in, 1.0f, xd, in, wd, in, 0.0f, y->data, outf);
+    if (blocks) gm_mlin_forward_blocks(gm_get_backend(ctx), nt, rows, in, outf, xd, wd, row_len, y->data);
+    else gm_sgemm(gm_get_backend(ctx), 0, 1, rows, outf, in, 1.0f, xd, in, wd, in, 0.0f, y->data, outf);
     if (bias) {
         for (int64_t r = 0; r < rows; r++) { /* restrict: y is a fresh output, so the j loop vectorises */
             const float *restrict bd = bias->data;
@@ -166,6 +192,7 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     gm_node *node = gm_op_record(ctx, op, linear_backward, y, 3, x, w, bias);
     if (node) {
         node->i[0] = rows; node->i[1] = in; node->i[2] = outf; node->i[3] = x_copied; node->i[4] = (int64_t)wsz;
+        node->i[5] = blocks;
         node->cptr = mask;
         node->saved = saved;
     }
@@ -173,9 +200,14 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
 }
 
 gm_tensor *gm_linear(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias) {
-    return linear_impl(ctx, GM_OP_LINEAR, x, w, NULL, bias);
+    return linear_impl(ctx, GM_OP_LINEAR, x, w, NULL, NULL, bias);
 }
 
 gm_tensor *gm_linear_masked(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask, gm_tensor *bias) {
-    return linear_impl(ctx, GM_OP_LINEAR_MASKED, x, w, mask, bias);
+    return linear_impl(ctx, GM_OP_LINEAR_MASKED, x, w, mask, NULL, bias);
+}
+
+gm_tensor *gm_linear_masked_rows(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask,
+                                 const int32_t *row_len, gm_tensor *bias) {
+    return linear_impl(ctx, GM_OP_LINEAR_MASKED, x, w, mask, row_len, bias);
 }

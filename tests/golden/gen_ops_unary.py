@@ -31,6 +31,10 @@ cases = [
     ("linear_nobias", [inp((2, 3, 7)), inp((5, 7))], F.linear),
     ("linear_masked", [inp((6, 7)), inp((5, 7)), inp((5,))],
      lambda x, w, b: F.linear(x, w * (torch.arange(35).reshape(5, 7) % 3 != 0).double(), b)),
+    # a staircase mask (row o zero from column L(o) on, tests/test_ops_unary.c: stair_len): the block path
+    ("linear_masked_stair", [inp((5, 70)), inp((80, 70)), inp((80,))],
+     lambda x, w, b: F.linear(x, w * (torch.arange(70)[None, :] < torch.tensor(
+         [min(70, o * 70 // 80 + (15 if o % 7 == 3 else 0)) for o in range(80)])[:, None]).double(), b)),
 ]
 if __name__ == "__main__":
     run_cases("unary", cases)
