@@ -117,10 +117,12 @@ gm_tensor *gm_linear(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, gm_tensor *bias);
 gm_tensor *gm_linear_masked(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask, gm_tensor *bias);
 /* gm_linear_masked for a caller that knows where each mask row ends: row o of
  * mask is 0 from column row_len[o] on (0 <= row_len[o] <= in; checked; NULL:
- * found by scanning the mask, as gm_linear_masked does). Rows are taken in
- * blocks that only multiply over their prefix, so a staircase mask (a MADE
- * with hidden units sorted by degree) skips its zero half. Same results as
- * gm_linear_masked up to float rounding; row_len is read during the call. */
+ * found by scanning the mask, as gm_linear_masked does). mask NULL (with
+ * row_len): the staircase mask that is 1 on [0, row_len[o]) and 0 after,
+ * never read. Rows are taken in blocks that only multiply over their prefix,
+ * so a staircase (a MADE with hidden units sorted by degree) skips its zero
+ * half. Same results as gm_linear_masked up to float rounding; row_len is
+ * read during the call only. */
 gm_tensor *gm_linear_masked_rows(gm_ctx *ctx, gm_tensor *x, gm_tensor *w, const float *mask,
                                  const int32_t *row_len, gm_tensor *bias);
 /* row_len[o] = 1 + the last column of mask row o that is non-zero (0 if none). */

@@ -49,6 +49,7 @@ typedef struct {
     int cur;                      // set whose masks are built, -1 none
     float *mask[MADE_MAX_LAYERS + 2]; // [1..L] hidden, [L+1] out, [0] direct
     int32_t *row_len[MADE_MAX_LAYERS + 2]; // where each mask row's non-zeros end (gm_linear_masked_rows)
+    int stair[MADE_MAX_LAYERS + 2];       // 1: that mask is all ones before row_len (passed as NULL)
     int64_t *order;               // (D) ordering of set `cur`
     float *degcopy;               // (D + Σ H_l) the degrees the masks were built from
 } made_impl;
@@ -213,9 +214,14 @@ static gm_status use_set(gm_model *m, int k) {
         for (int64_t d = 0; d < D; d++)
             for (int64_t j = 0; j < D; j++) im->mask[0][d * D + j] = d0[d] > d0[j] ? 1.0f : 0.0f;
     }
-    for (int l = im->direct ? 0 : 1; l <= im->L + 1; l++)
-        gm_mask_row_lengths(im->mask[l], l == 0 || l == im->L + 1 ? D : im->H[l], l == 0 ? D : im->H[l - 1],
-                            im->row_len[l]);
+    for (int l = im->direct ? 0 : 1; l <= im->L + 1; l++) {
+        int64_t out = l == 0 || l == im->L + 1 ? D : im->H[l], in = l == 0 ? D : im->H[l - 1];
+        gm_mask_row_lengths(im->mask[l], out, in, im->row_len[l]);
+        im->stair[l] = 1; /* natural order, units sorted by degree: every row is ones then zeros */
+        for (int64_t u = 0; u < out && im->stair[l]; u++)
+            for (int64_t v = 0; v < im->row_len[l][u]; v++)
+                if (im->mask[l][u * in + v] != 1.0f) { im->stair[l] = 0; break; }
+    }
     same_degrees(m, k, 1);
     im->cur = k;
     return GM_OK;
@@ -292,18 +298,21 @@ static gm_status made_init_data(gm_model *m, const float *x, int64_t n, gm_rng *
     return GM_OK;
 }
 
+/* The mask of layer l as gm_linear_masked_rows takes it: NULL for a staircase. */
+#define MASK(im, l) ((im)->stair[l] ? NULL : (im)->mask[l])
+
 /* Logits (B, D) of the current set on ctx's tape. */
 static gm_tensor *made_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
     made_impl *im = m->impl;
     gm_params *P = &m->params;
     gm_tensor *h = x;
     for (int l = 1; l <= im->L; l++)
-        h = gm_relu(ctx, gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[l]), im->mask[l], im->row_len[l],
+        h = gm_relu(ctx, gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[l]), MASK(im, l), im->row_len[l],
                                                gm_params_get(P, im->p_b[l])));
-    gm_tensor *out = gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[im->L + 1]), im->mask[im->L + 1],
+    gm_tensor *out = gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[im->L + 1]), MASK(im, im->L + 1),
                                            im->row_len[im->L + 1], gm_params_get(P, im->p_b[im->L + 1]));
     if (im->direct)
-        out = gm_add(ctx, out, gm_linear_masked_rows(ctx, x, gm_params_get(P, im->p_dir), im->mask[0], im->row_len[0], NULL));
+        out = gm_add(ctx, out, gm_linear_masked_rows(ctx, x, gm_params_get(P, im->p_dir), MASK(im, 0), im->row_len[0], NULL));
     return out;
 }
 

@@ -95,9 +95,10 @@ static void linear_backward(gm_ctx *ctx, gm_node *n) {
      * [row_len (out), ones_len (out) if masked] */
     const float *mask = (const float *)n->cptr, *blob = (const float *)n->saved;
     int64_t wsz = n->i[4];
-    const float *wd = mask ? blob : w->data;
+    int masked = n->op == GM_OP_LINEAR_MASKED; /* mask NULL there: the staircase that row_len describes */
+    const float *wd = masked ? blob : w->data;
     const float *xd = n->i[3] ? blob + wsz : x->data;
-    const int32_t *row_len = mask ? (const int32_t *)(blob + wsz + (n->i[3] ? rows * in : 0)) : NULL;
+    const int32_t *row_len = masked ? (const int32_t *)(blob + wsz + (n->i[3] ? rows * in : 0)) : NULL;
     const int32_t *ones_len = row_len ? row_len + outf : NULL;
     int blocks = (int)n->i[5];
     gm_backend be = gm_get_backend(ctx);
@@ -110,7 +111,7 @@ static void linear_backward(gm_ctx *ctx, gm_node *n) {
     }
     float *gw = gm_grad_buf(ctx, w);
     if (gw) {
-        if (!mask) {
+        if (!masked) {
             gm_sgemm(be, 1, 0, outf, in, rows, 1.0f, gy, outf, xd, in, 1.0f, gw, in);     /* dW += dY^T @ X */
         } else {
             gm_arena_mark mark = gm_arena_get_mark(ctx);
@@ -148,7 +149,8 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
         return gm_ctx_fail(ctx, GM_ERR_SHAPE, "%s: bias has %lld elements, expected %lld", gm_op_name(op),
                            (long long)bias->numel, (long long)outf);
     if (!gm_is_contiguous(w)) return gm_ctx_fail(ctx, GM_ERR_SHAPE, "%s: weight must be contiguous", gm_op_name(op));
-    if (op == GM_OP_LINEAR_MASKED && !mask) return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: NULL mask");
+    int masked = op == GM_OP_LINEAR_MASKED;
+    if (masked && !mask && !known_len) return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: NULL mask");
     for (int64_t o = 0; known_len && o < outf; o++)
         if (known_len[o] < 0 || known_len[o] > in)
             return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: row_len[%lld] = %d is not in 0..%lld", (long long)o,
@@ -157,9 +159,9 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     const float *xd = x->data;
     int x_copied = !gm_is_contiguous(x);
     float *saved = NULL;
-    size_t wsz = mask ? (size_t)(outf * in) : 0, xsz = x_copied ? (size_t)x->numel : 0;
+    size_t wsz = masked ? (size_t)(outf * in) : 0, xsz = x_copied ? (size_t)x->numel : 0;
     if (wsz || x_copied) {
-        saved = gm_arena_alloc(ctx, (wsz + xsz + (mask ? 2 * (size_t)outf : 0)) * sizeof(float));
+        saved = gm_arena_alloc(ctx, (wsz + xsz + (masked ? 2 * (size_t)outf : 0)) * sizeof(float));
         if (!saved) return NULL;
     }
     if (x_copied) { gm_copy_to(x, saved + wsz); xd = saved + wsz; }
@@ -167,12 +169,13 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     int32_t *row_len = NULL;
     int blocks = 0;
     int nt = gm_op_threads(ctx, rows * in * outf);
-    if (mask) { /* masked weight, and the block path where the mask's row prefixes save a fifth or more */
+    if (masked) { /* masked weight, and the block path where the mask's row prefixes save a fifth or more
+                   * (always for a staircase given by row_len alone: the dense path needs a mask) */
         row_len = (int32_t *)(saved + wsz + xsz);
         if (known_len) memcpy(row_len, known_len, (size_t)outf * sizeof *row_len);
         double frac = gm_mlin_prefix(gm_op_threads(ctx, outf * in), outf, in, w->data, mask, saved, row_len, row_len + outf,
                                      known_len != NULL);
-        blocks = frac < 0.8;
+        blocks = !mask || frac < 0.8;
         wd = saved;
     }
     int64_t shape[GM_MAX_DIMS];

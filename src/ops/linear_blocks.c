@@ -39,11 +39,18 @@ double gm_mlin_prefix(int nt, int64_t out, int64_t in, const float *w, const flo
     /* interleaved chunks of rows: a staircase's rows grow, so contiguous halves would be unequal */
 #pragma omp parallel for schedule(static, 8) num_threads(nt)
     for (int64_t o = 0; o < out; o++) {
-        const float *restrict mr = mask + o * in, *restrict wr = w + o * in;
+        const float *restrict wr = w + o * in;
         float *restrict dst = wm + o * in;
-        int64_t len = known ? row_len[o] : row_end(mr, in), ones = 0;
-        for (int64_t c = 0; c < len; c++) dst[c] = wr[c] * mr[c];
+        int64_t len = known ? row_len[o] : row_end(mask + o * in, in), ones = 0;
         memset(dst + len, 0, (size_t)(in - len) * sizeof(float));
+        row_len[o] = (int32_t)len;
+        if (!mask) { /* the staircase itself: ones up to len */
+            memcpy(dst, wr, (size_t)len * sizeof(float));
+            ones_len[o] = (int32_t)len;
+            continue;
+        }
+        const float *restrict mr = mask + o * in;
+        for (int64_t c = 0; c < len; c++) dst[c] = wr[c] * mr[c];
         while (ones + 16 <= len) { /* the leading run of ones, 16 at a time, then singly */
             int all = 1;
             for (int j = 0; j < 16; j++) all &= mr[ones + j] == 1.0f;
@@ -51,7 +58,6 @@ double gm_mlin_prefix(int nt, int64_t out, int64_t in, const float *w, const flo
             ones += 16;
         }
         while (ones < len && mr[ones] == 1.0f) ones++;
-        row_len[o] = (int32_t)len;
         ones_len[o] = (int32_t)ones;
     }
     double done = 0.0;
@@ -120,8 +126,13 @@ void gm_mlin_dw_blocks(gm_backend be, int nt, int64_t rows, int64_t in, int64_t 
         /* the rest through tmp, masked: tmp[b0:b0+nb, k1:kb] = gy[:, b0:b0+nb]^T @ x[:, k1:kb] */
         gm_sgemm(be, 1, 0, nb, kb - k1, rows, 1.0f, gy + b0, out, x + k1, in, 0.0f, tmp + b0 * in + k1, in);
         for (int64_t o = b0; o < b0 + nb; o++) {
-            const float *restrict t = tmp + o * in, *restrict m = mask + o * in;
+            const float *restrict t = tmp + o * in;
             float *restrict g = gw + o * in;
+            if (!mask) { /* a staircase: ones up to row_len */
+                for (int64_t c = k1; c < row_len[o]; c++) g[c] += t[c];
+                continue;
+            }
+            const float *restrict m = mask + o * in;
             for (int64_t c = k1; c < row_len[o]; c++) g[c] += t[c] * m[c];
         }
     }

@@ -5,6 +5,8 @@
  * A mask (out, in) whose row o is zero from column row_len[o] on is
  * "row-prefix" shaped. Rows are taken in blocks of GM_MLIN_RB; block b only
  * multiplies over the columns [0, K_b), K_b the largest row_len in the block.
+ * mask NULL everywhere below: the staircase itself (row o is 1 on
+ * [0, row_len[o]) and 0 after).
  * A MADE whose hidden units are sorted by degree, in the natural input order,
  * has a staircase in every layer, so about half of each GEMM is skipped. Any
  * mask is handled correctly; the speed-up depends on the staircase.
