@@ -129,12 +129,18 @@ static void linear_backward(gm_ctx *ctx, gm_node *n) {
         }
     }
     float *gb = gm_grad_buf(ctx, bias);
-    if (gb) /* restrict: the gradient rows and gb never overlap, so the j loop vectorises (same order of sums) */
-        for (int64_t r = 0; r < rows; r++) {
-            const float *restrict g = gy + r * outf;
-            float *restrict b = gb;
-            for (int64_t j = 0; j < outf; j++) b[j] += g[j];
+    if (gb) { /* column chunks over the threads, rows in order within each: the same sums at any thread count */
+        int64_t nch = (outf + 63) / 64;
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * outf))
+        for (int64_t ch = 0; ch < nch; ch++) {
+            int64_t j0 = ch * 64, j1 = j0 + 64 < outf ? j0 + 64 : outf;
+            for (int64_t r = 0; r < rows; r++) { /* restrict: gradient rows and gb never overlap, so j vectorises */
+                const float *restrict g = gy + r * outf;
+                float *restrict b = gb;
+                for (int64_t j = j0; j < j1; j++) b[j] += g[j];
+            }
         }
+    }
 }
 
 static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w, const float *mask,
@@ -186,6 +192,7 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
     if (blocks) gm_mlin_forward_blocks(gm_get_backend(ctx), nt, rows, in, outf, xd, wd, row_len, y->data);
     else gm_sgemm(gm_get_backend(ctx), 0, 1, rows, outf, in, 1.0f, xd, in, wd, in, 0.0f, y->data, outf);
     if (bias) {
+#pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * outf))
         for (int64_t r = 0; r < rows; r++) { /* restrict: y is a fresh output, so the j loop vectorises */
             const float *restrict bd = bias->data;
             float *restrict yr = y->data + r * outf;
