@@ -33,7 +33,7 @@ static void make_mask(float *m, int64_t out, int64_t in, int kind, unsigned seed
     }
 }
 
-typedef struct { int64_t rows, in, out; int kind, strided; } lcase;
+typedef struct { int64_t rows, in, out; int kind, strided, by_len; } lcase; /* by_len: mask NULL + row lengths */
 
 /* Runs one case on ctx; y, gx, gw, gb written to res (caller frees). */
 static int run_case(const lcase *c, gm_backend be, float **res) {
@@ -50,7 +50,9 @@ static int run_case(const lcase *c, gm_backend be, float **res) {
     make_mask(mask, c->out, c->in, c->kind, 77u);
     gm_requires_grad(x); gm_requires_grad(w); gm_requires_grad(b);
     gm_tensor *xin = c->strided ? gm_transpose(ctx, x, 0, 1) : x;
-    gm_tensor *y = gm_linear_masked(ctx, xin, w, mask, b);
+    int32_t *len = malloc(sizeof(int32_t) * (size_t)c->out);
+    gm_mask_row_lengths(mask, c->out, c->in, len);
+    gm_tensor *y = c->by_len ? gm_linear_masked_rows(ctx, xin, w, NULL, len, b) : gm_linear_masked(ctx, xin, w, mask, b);
     int ok = y && gm_backward(ctx, gm_sum(ctx, gm_mul(ctx, y, r), GM_ALL_AXES, 0)) == GM_OK;
     CHECK(ok, "case rows %lld in %lld out %lld kind %d: %s", (long long)c->rows, (long long)c->in,
           (long long)c->out, c->kind, gm_ctx_error(ctx));
@@ -93,24 +95,30 @@ static int run_case(const lcase *c, gm_backend be, float **res) {
         const float *want[4] = {ry, rgx, rgw, rgb};
         static const char *names[4] = {"y", "grad x", "grad w", "grad bias"};
         for (int k = 0; k < 4; k++) {
-            snprintf(what, sizeof what, "%s, %s, rows %lld in %lld out %lld mask kind %d%s", names[k],
+            snprintf(what, sizeof what, "%s, %s, rows %lld in %lld out %lld mask kind %d%s%s", names[k],
                      be == GM_BACKEND_FAST ? "fast" : "ref", (long long)R, (long long)I, (long long)O, c->kind,
-                     c->strided ? " strided" : "");
+                     c->strided ? " strided" : "", c->by_len ? " by row length" : "");
             CHECK_ARRAYS(what, res[k], want[k], n[k], 1e-6 * (double)(I > R ? I : R) + 1e-5, 1e-4);
         }
         free(ry); free(rgx); free(rgw); free(rgb);
     }
     free(mask);
+    free(len);
     gm_ctx_free(ctx);
     return ok;
 }
 
 int main(void) {
     static const lcase cs[] = {
-        {5, 70, 80, M_STAIR, 0},     {100, 784, 500, M_STAIR, 0}, {100, 500, 784, M_STAIR, 0},
-        {33, 300, 200, M_STAIR_BUMPY, 0}, {7, 129, 65, M_STAIR, 1}, {9, 200, 150, M_UNSORTED, 0},
-        {4, 64, 64, M_STAIR, 0},     {6, 90, 70, M_RANDOM, 0},    {3, 50, 130, M_ZERO, 0},
-        {1, 1, 1, M_ZERO, 0},        {2, 1, 3, M_STAIR, 0},
+        {5, 70, 80, M_STAIR, 0, 0},     {100, 784, 500, M_STAIR, 0, 0}, {100, 500, 784, M_STAIR, 0, 0},
+        {33, 300, 200, M_STAIR_BUMPY, 0, 0}, {7, 129, 65, M_STAIR, 1, 0}, {9, 200, 150, M_UNSORTED, 0, 0},
+        {4, 64, 64, M_STAIR, 0, 0},     {6, 90, 70, M_RANDOM, 0, 0},    {3, 50, 130, M_ZERO, 0, 0},
+        {1, 1, 1, M_ZERO, 0, 0},        {2, 1, 3, M_STAIR, 0, 0},
+        /* mask NULL, the staircase given by its row lengths: sorted (read from w, ragged edges copied) ... */
+        {100, 784, 500, M_STAIR, 0, 1}, {100, 500, 784, M_STAIR, 0, 1}, {7, 129, 65, M_STAIR, 1, 1},
+        {5, 70, 80, M_STAIR, 0, 1},  {3, 64, 200, M_STAIR, 0, 1}, {3, 50, 130, M_ZERO, 0, 1},
+        /* ... and unsorted (the masked copy) */
+        {33, 300, 200, M_STAIR_BUMPY, 0, 1},
     };
     int ncase = (int)(sizeof cs / sizeof cs[0]);
     for (int k = 0; k < ncase; k++)
@@ -170,7 +178,9 @@ int main(void) {
     }
     /* the same numbers at 1 and 2 threads (each block is one GEMM on one thread) */
     int saved = gm_get_threads();
-    for (int k = 1; k < 4; k++) {
+    static const int tcase[] = {1, 2, 3, 11, 12};
+    for (int t_i = 0; t_i < 5; t_i++) {
+        int k = tcase[t_i];
         float *res[2][4] = {{0}};
         for (int t = 0; t < 2; t++) { gm_set_threads(t + 1); run_case(&cs[k], GM_BACKEND_FAST, res[t]); }
         int64_t n[4] = {cs[k].rows * cs[k].out, cs[k].rows * cs[k].in, cs[k].out * cs[k].in, cs[k].out};

@@ -91,21 +91,27 @@ gm_tensor *gm_matmul(gm_ctx *ctx, gm_tensor *a, gm_tensor *b) {
 static void linear_backward(gm_ctx *ctx, gm_node *n) {
     gm_tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2], *y = n->out;
     int64_t rows = n->i[0], in = n->i[1], outf = n->i[2];
-    /* saved blob: [masked weight (out*in) if masked][copy of x (rows*in) if x was strided]
-     * [row_len (out), ones_len (out) if masked] */
+    /* saved blob: [masked weight (out*in) if masked, not a sorted staircase][copy of x (rows*in) if x was
+     * strided][row_len (out), ones_len (out) if masked] */
     const float *mask = (const float *)n->cptr, *blob = (const float *)n->saved;
     int64_t wsz = n->i[4];
     int masked = n->op == GM_OP_LINEAR_MASKED; /* mask NULL there: the staircase that row_len describes */
-    const float *wd = masked ? blob : w->data;
+    int blocks = (int)n->i[5];                 /* 0 dense, 1 blocks over wd, 2 sorted staircase read from w */
+    const float *wd = masked && blocks != 2 ? blob : w->data;
     const float *xd = n->i[3] ? blob + wsz : x->data;
     const int32_t *row_len = masked ? (const int32_t *)(blob + wsz + (n->i[3] ? rows * in : 0)) : NULL;
     const int32_t *ones_len = row_len ? row_len + outf : NULL;
-    int blocks = (int)n->i[5];
     gm_backend be = gm_get_backend(ctx);
     int nt = gm_op_threads(ctx, rows * in * outf);
     const float *gy = y->grad;
     float *gx = gm_grad_buf(ctx, x);
-    if (gx) {
+    if (gx && blocks == 2) {
+        gm_arena_mark mark = gm_arena_get_mark(ctx);
+        float *scratch = gm_arena_alloc(ctx, (size_t)(outf * in) * sizeof(float));
+        if (!scratch) return;
+        gm_mlin_dx_stair(be, nt, rows, in, outf, gy, wd, row_len, scratch, gx);
+        gm_arena_release(ctx, mark);
+    } else if (gx) {
         if (blocks) gm_mlin_dx_blocks(be, nt, rows, in, outf, gy, wd, row_len, gx);
         else gm_sgemm(be, 0, 0, rows, in, outf, 1.0f, gy, outf, wd, in, 1.0f, gx, in);   /* dX += dY @ W */
     }
@@ -161,12 +167,14 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
         if (known_len[o] < 0 || known_len[o] > in)
             return gm_ctx_fail(ctx, GM_ERR_ARG, "linear_masked: row_len[%lld] = %d is not in 0..%lld", (long long)o,
                                (int)known_len[o], (long long)in);
-    /* saved layout: [masked weight (out*in)] [x copy (rows*in) if x strided] [row_len, ones_len (out int32 each) if masked] */
+    /* saved layout: [masked weight (out*in) unless a sorted staircase] [x copy (rows*in) if x strided]
+     * [row_len, ones_len (out int32 each) if masked] */
     const float *xd = x->data;
     int x_copied = !gm_is_contiguous(x);
     float *saved = NULL;
-    size_t wsz = masked ? (size_t)(outf * in) : 0, xsz = x_copied ? (size_t)x->numel : 0;
-    if (wsz || x_copied) {
+    int stair = masked && !mask && gm_mlin_sorted(known_len, outf); /* read straight from w, no masked copy */
+    size_t wsz = masked && !stair ? (size_t)(outf * in) : 0, xsz = x_copied ? (size_t)x->numel : 0;
+    if (wsz || x_copied || masked) {
         saved = gm_arena_alloc(ctx, (wsz + xsz + (masked ? 2 * (size_t)outf : 0)) * sizeof(float));
         if (!saved) return NULL;
     }
@@ -179,17 +187,28 @@ static gm_tensor *linear_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, gm_tensor *w,
                    * (always for a staircase given by row_len alone: the dense path needs a mask) */
         row_len = (int32_t *)(saved + wsz + xsz);
         if (known_len) memcpy(row_len, known_len, (size_t)outf * sizeof *row_len);
-        double frac = gm_mlin_prefix(gm_op_threads(ctx, outf * in), outf, in, w->data, mask, saved, row_len, row_len + outf,
-                                     known_len != NULL);
-        blocks = !mask || frac < 0.8;
-        wd = saved;
+        if (stair) {
+            memcpy(row_len + outf, row_len, (size_t)outf * sizeof *row_len); /* ones up to row_len */
+            blocks = 2;
+        } else {
+            double frac = gm_mlin_prefix(gm_op_threads(ctx, outf * in), outf, in, w->data, mask, saved, row_len,
+                                         row_len + outf, known_len != NULL);
+            blocks = !mask || frac < 0.8;
+            wd = saved;
+        }
     }
     int64_t shape[GM_MAX_DIMS];
     for (int d = 0; d < x->ndim; d++) shape[d] = x->shape[d];
     shape[x->ndim - 1] = outf;
     gm_tensor *y = gm_op_out(ctx, x->ndim, shape);
     if (!y) return NULL;
-    if (blocks) gm_mlin_forward_blocks(gm_get_backend(ctx), nt, rows, in, outf, xd, wd, row_len, y->data);
+    if (blocks == 2) {
+        gm_arena_mark mark = gm_arena_get_mark(ctx);
+        float *scratch = gm_arena_alloc(ctx, (size_t)(outf * in) * sizeof(float));
+        if (!scratch) return NULL;
+        gm_mlin_forward_stair(gm_get_backend(ctx), nt, rows, in, outf, xd, wd, row_len, scratch, y->data);
+        gm_arena_release(ctx, mark);
+    } else if (blocks) gm_mlin_forward_blocks(gm_get_backend(ctx), nt, rows, in, outf, xd, wd, row_len, y->data);
     else gm_sgemm(gm_get_backend(ctx), 0, 1, rows, outf, in, 1.0f, xd, in, wd, in, 0.0f, y->data, outf);
     if (bias) {
 #pragma omp parallel for schedule(static) num_threads(gm_op_threads(ctx, rows * outf))

@@ -137,3 +137,65 @@ void gm_mlin_dw_blocks(gm_backend be, int nt, int64_t rows, int64_t in, int64_t 
         }
     }
 }
+
+/* ---- sorted staircases without a masked weight copy ---- */
+
+/* Copies w[o, c0:c1) into dst for each row o in [r0, r1), zero from row_len[o]
+ * on (dst rows have stride ld). The ragged edge of a staircase block. */
+static void ragged_copy(const float *w, int64_t in, const int32_t *row_len, int64_t r0, int64_t r1, int64_t c0,
+                        int64_t c1, float *dst, int64_t ld) {
+    for (int64_t o = r0; o < r1; o++) {
+        int64_t end = row_len[o] < c1 ? (row_len[o] > c0 ? row_len[o] : c0) : c1;
+        float *d = dst + (o - r0) * ld;
+        memcpy(d, w + o * in + c0, (size_t)(end - c0) * sizeof(float));
+        memset(d + (end - c0), 0, (size_t)(c1 - end) * sizeof(float));
+    }
+}
+
+void gm_mlin_forward_stair(gm_backend be, int nt, int64_t rows, int64_t in, int64_t out, const float *x,
+                           const float *w, const int32_t *row_len, float *scratch, float *y) {
+    int64_t nblk = (out + GM_MLIN_RB - 1) / GM_MLIN_RB;
+    (void)nt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int64_t i = 0; i < nblk; i++) {
+        int64_t b0 = (nblk - 1 - i) * GM_MLIN_RB, nb = out - b0 < GM_MLIN_RB ? out - b0 : GM_MLIN_RB;
+        int64_t kb = block_k(row_len, b0, nb), k1 = kb;
+        for (int64_t o = b0; o < b0 + nb; o++) k1 = row_len[o] < k1 ? row_len[o] : k1;
+        /* y[:, b0:b0+nb] = x[:, 0:k1] @ w[b0:b0+nb, 0:k1]^T: every row of the block is whole there */
+        if (k1 > 0) gm_sgemm(be, 0, 1, rows, nb, k1, 1.0f, x, in, w + b0 * in, in, 0.0f, y + b0, out);
+        else
+            for (int64_t r = 0; r < rows; r++) memset(y + r * out + b0, 0, (size_t)nb * sizeof(float));
+        if (kb == k1) continue;
+        /* += x[:, k1:kb] @ R^T, R (nb, kb-k1) the block's ragged edge, zero-padded, at scratch[b0:, k1:] */
+        float *R = scratch + b0 * in + k1;
+        ragged_copy(w, in, row_len, b0, b0 + nb, k1, kb, R, in);
+        gm_sgemm(be, 0, 1, rows, nb, kb - k1, 1.0f, x + k1, in, R, in, 1.0f, y + b0, out);
+    }
+}
+
+int gm_mlin_sorted(const int32_t *row_len, int64_t out) {
+    for (int64_t o = 1; o < out; o++)
+        if (row_len[o] < row_len[o - 1]) return 0;
+    return 1;
+}
+
+void gm_mlin_dx_stair(gm_backend be, int nt, int64_t rows, int64_t in, int64_t out, const float *gy,
+                      const float *w, const int32_t *row_len, float *scratch, float *gx) {
+    int64_t nchunk = (in + GM_MLIN_CB - 1) / GM_MLIN_CB;
+    (void)nt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int64_t i = 0; i < nchunk; i++) {
+        int64_t c0 = i * GM_MLIN_CB, nc = in - c0 < GM_MLIN_CB ? in - c0 : GM_MLIN_CB;
+        /* rows sorted by length: [lo, lo2) end inside the chunk, [lo2, out) cover it */
+        int64_t lo = 0, lo2;
+        while (lo < out && row_len[lo] <= c0) lo++;
+        for (lo2 = lo; lo2 < out && row_len[lo2] < c0 + nc;) lo2++;
+        /* gx[:, c0:c0+nc] += gy[:, lo2:out] @ w[lo2:out, c0:c0+nc] */
+        if (out > lo2) gm_sgemm(be, 0, 0, rows, nc, out - lo2, 1.0f, gy + lo2, out, w + lo2 * in + c0, in, 1.0f, gx + c0, in);
+        if (lo2 > lo) { /* += gy[:, lo:lo2] @ R, R the ragged rows zero-padded, at scratch[lo:, c0:] */
+            float *R = scratch + lo * in + c0;
+            ragged_copy(w, in, row_len, lo, lo2, c0, c0 + nc, R, in);
+            gm_sgemm(be, 0, 0, rows, nc, lo2 - lo, 1.0f, gy + lo, out, R, in, 1.0f, gx + c0, in);
+        }
+    }
+}

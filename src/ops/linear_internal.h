@@ -40,4 +40,15 @@ void gm_mlin_dx_blocks(gm_backend be, int nt, int64_t rows, int64_t in, int64_t 
 void gm_mlin_dw_blocks(gm_backend be, int nt, int64_t rows, int64_t in, int64_t out, const float *gy,
                        const float *x, const float *mask, const int32_t *row_len, const int32_t *ones_len,
                        float *tmp, float *gw);
+/* 1 if row_len (out) never decreases. */
+int gm_mlin_sorted(const int32_t *row_len, int64_t out);
+
+/* The staircase (mask NULL) with sorted row_len, read from w itself: each
+ * block / chunk multiplies its whole rows straight from w and only its ragged
+ * edge from a zero-padded copy in scratch (out, in; only the edges are
+ * written). y = x @ w_stair^T; gx += gy @ w_stair. */
+void gm_mlin_forward_stair(gm_backend be, int nt, int64_t rows, int64_t in, int64_t out, const float *x,
+                           const float *w, const int32_t *row_len, float *scratch, float *y);
+void gm_mlin_dx_stair(gm_backend be, int nt, int64_t rows, int64_t in, int64_t out, const float *gy,
+                      const float *w, const int32_t *row_len, float *scratch, float *gx);
 #endif
