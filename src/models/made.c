@@ -50,6 +50,9 @@ typedef struct {
     float *mask[MADE_MAX_LAYERS + 2]; // [1..L] hidden, [L+1] out, [0] direct
     int32_t *row_len[MADE_MAX_LAYERS + 2]; // where each mask row's non-zeros end (gm_linear_masked_rows)
     int stair[MADE_MAX_LAYERS + 2];       // 1: that mask is all ones before row_len (passed as NULL)
+    int perm;                     // 1: set `cur` runs in position order (see made_logits_t)
+    int masks_built;              // 1: mask[] holds set `cur`'s masks
+    int64_t *pos;                 // (D) position of each dimension in set `cur`'s ordering
     int64_t *order;               // (D) ordering of set `cur`
     float *degcopy;               // (D + Σ H_l) the degrees the masks were built from
 } made_impl;
@@ -120,7 +123,8 @@ static gm_status made_declare(gm_model *m) {
         return gm_error(GM_ERR_NOMEM, "made: out of memory");
     int64_t ndeg = 0;
     for (int l = 0; l <= im->L; l++) ndeg += im->H[l];
-    if (!(im->order = malloc((size_t)D * sizeof *im->order)) || !(im->degcopy = malloc((size_t)ndeg * sizeof(float))))
+    if (!(im->order = malloc((size_t)D * sizeof *im->order)) || !(im->pos = malloc((size_t)D * sizeof *im->pos)) ||
+        !(im->degcopy = malloc((size_t)ndeg * sizeof(float))))
         return gm_error(GM_ERR_NOMEM, "made: out of memory");
     return GM_OK;
 }
@@ -133,6 +137,7 @@ static void made_destroy(gm_model *m) {
             free(im->row_len[l]);
         }
         free(im->order);
+        free(im->pos);
         free(im->degcopy);
         free(im);
     }
@@ -191,14 +196,9 @@ static int same_degrees(gm_model *m, int k, int save) {
     return same;
 }
 
-/* Builds the masks of set k (and im->order) unless already built from the
- * same degrees (the buffers may change: a checkpoint load, a caller). */
-static gm_status use_set(gm_model *m, int k) {
+/* Writes set k's masks (natural index space). */
+static void build_masks(gm_model *m, int k) {
     made_impl *im = m->impl;
-    if (im->cur == k && same_degrees(m, k, 0)) return GM_OK;
-    im->cur = -1;
-    gm_status st = check_degrees(m, k);
-    if (st != GM_OK) return st;
     int64_t D = m->dim;
     for (int l = 1; l <= im->L + 1; l++) {
         const float *din = deg(m, l - 1, k);
@@ -214,13 +214,67 @@ static gm_status use_set(gm_model *m, int k) {
         for (int64_t d = 0; d < D; d++)
             for (int64_t j = 0; j < D; j++) im->mask[0][d * D + j] = d0[d] > d0[j] ? 1.0f : 0.0f;
     }
+    im->masks_built = 1;
+}
+
+/* Row lengths of the built masks, and whether each is a staircase. */
+static void scan_masks(gm_model *m) {
+    made_impl *im = m->impl;
+    int64_t D = m->dim;
     for (int l = im->direct ? 0 : 1; l <= im->L + 1; l++) {
         int64_t out = l == 0 || l == im->L + 1 ? D : im->H[l], in = l == 0 ? D : im->H[l - 1];
         gm_mask_row_lengths(im->mask[l], out, in, im->row_len[l]);
-        im->stair[l] = 1; /* natural order, units sorted by degree: every row is ones then zeros */
+        im->stair[l] = 1; /* every row ones then zeros? */
         for (int64_t u = 0; u < out && im->stair[l]; u++)
             for (int64_t v = 0; v < im->row_len[l][u]; v++)
                 if (im->mask[l][u * in + v] != 1.0f) { im->stair[l] = 0; break; }
+    }
+}
+
+/* Prepares set k (im->order, im->pos, row lengths) unless already prepared
+ * from the same degrees (the buffers may change: a checkpoint load, a
+ * caller). With every hidden layer sorted by degree (as genmod draws them)
+ * all masks are staircases in position order, known in closed form from the
+ * degrees: no mask is built (made_sample_u builds them when it needs them).
+ * In another ordering than the natural one, im->perm then runs the set in
+ * position order (made_logits_t). Unsorted degrees (a foreign checkpoint):
+ * the masks are built and scanned. */
+static gm_status use_set(gm_model *m, int k) {
+    made_impl *im = m->impl;
+    if (im->cur == k && same_degrees(m, k, 0)) return GM_OK;
+    im->cur = -1;
+    gm_status st = check_degrees(m, k);
+    if (st != GM_OK) return st;
+    int64_t D = m->dim;
+    int natural = 1, sorted = 1;
+    for (int64_t p = 0; p < D; p++) natural &= im->order[p] == p;
+    for (int l = 1; l <= im->L; l++)
+        for (int64_t u = 1; u < im->H[l]; u++) sorted &= deg(m, l, k)[u] >= deg(m, l, k)[u - 1];
+    im->perm = !natural && sorted;
+    im->masks_built = 0;
+    if (!sorted) {
+        build_masks(m, k);
+        scan_masks(m);
+    } else {
+        const float *d0 = deg(m, 0, k), *d1 = deg(m, 1, k), *dL = deg(m, im->L, k);
+        for (int64_t d = 0; d < D; d++) im->pos[d] = (int64_t)d0[d];
+        for (int64_t u = 0; u < im->H[1]; u++) im->row_len[1][u] = (int32_t)d1[u] + 1; /* positions 0..m(u) */
+        for (int l = 2; l <= im->L; l++) { /* unit u of layer l sees the units of layer l-1 with degree <= m(u) */
+            const float *dp = deg(m, l - 1, k), *dl = deg(m, l, k);
+            int64_t v = 0;
+            for (int64_t u = 0; u < im->H[l]; u++) {
+                while (v < im->H[l - 1] && dp[v] <= dl[u]) v++;
+                im->row_len[l][u] = (int32_t)v;
+            }
+        }
+        int64_t h = 0;
+        for (int64_t p = 0; p < D; p++) { /* output position p sees the units of degree < p */
+            while (h < im->H[im->L] && dL[h] < (float)p) h++;
+            im->row_len[im->L + 1][p] = (int32_t)h;
+        }
+        if (im->direct)
+            for (int64_t p = 0; p < D; p++) im->row_len[0][p] = (int32_t)p;
+        for (int l = 0; l <= im->L + 1; l++) im->stair[l] = 1;
     }
     same_degrees(m, k, 1);
     im->cur = k;
@@ -301,21 +355,36 @@ static gm_status made_init_data(gm_model *m, const float *x, int64_t n, gm_rng *
 /* The mask of layer l as gm_linear_masked_rows takes it: NULL for a staircase. */
 #define MASK(im, l) ((im)->stair[l] ? NULL : (im)->mask[l])
 
-/* Logits (B, D) of the current set on ctx's tape. */
+/* Logits (B, D) of the current set on ctx's tape. With im->perm the inputs,
+ * the first layer's columns and the output rows are gathered into position
+ * order (where those masks are staircases: ~half of each GEMM is skipped) and
+ * the logits gathered back; index_select's backward scatters the weight
+ * gradients to their own columns/rows. */
 static gm_tensor *made_logits_t(gm_model *m, gm_ctx *ctx, gm_tensor *x) {
     made_impl *im = m->impl;
     gm_params *P = &m->params;
-    gm_tensor *h = x;
-    for (int l = 1; l <= im->L; l++)
-        h = gm_relu(ctx, gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[l]), MASK(im, l), im->row_len[l],
-                                               gm_params_get(P, im->p_b[l])));
-    gm_tensor *out = gm_linear_masked_rows(ctx, h, gm_params_get(P, im->p_w[im->L + 1]), MASK(im, im->L + 1),
-                                           im->row_len[im->L + 1], gm_params_get(P, im->p_b[im->L + 1]));
-    if (im->direct)
-        out = gm_add(ctx, out, gm_linear_masked_rows(ctx, x, gm_params_get(P, im->p_dir), MASK(im, 0), im->row_len[0], NULL));
-    return out;
+    int64_t D = m->dim;
+    int L = im->L;
+    gm_tensor *w1 = gm_params_get(P, im->p_w[1]), *wo = gm_params_get(P, im->p_w[L + 1]);
+    gm_tensor *bo = gm_params_get(P, im->p_b[L + 1]), *xin = x;
+    if (im->perm) {
+        xin = gm_index_select(ctx, x, 1, im->order, D);    // (B, D) in position order
+        w1 = gm_index_select(ctx, w1, 1, im->order, D);    // (H1, D)
+        wo = gm_index_select(ctx, wo, 0, im->order, D);    // (D, H_L)
+        bo = gm_index_select(ctx, bo, 0, im->order, D);    // (D)
+    }
+    gm_tensor *h = xin;
+    for (int l = 1; l <= L; l++)
+        h = gm_relu(ctx, gm_linear_masked_rows(ctx, h, l == 1 ? w1 : gm_params_get(P, im->p_w[l]), MASK(im, l),
+                                               im->row_len[l], gm_params_get(P, im->p_b[l])));
+    gm_tensor *out = gm_linear_masked_rows(ctx, h, wo, MASK(im, L + 1), im->row_len[L + 1], bo);
+    if (im->direct) {
+        gm_tensor *wd = gm_params_get(P, im->p_dir);
+        if (im->perm) wd = gm_index_select(ctx, gm_index_select(ctx, wd, 0, im->order, D), 1, im->order, D);
+        out = gm_add(ctx, out, gm_linear_masked_rows(ctx, xin, wd, MASK(im, 0), im->row_len[0], NULL));
+    }
+    return im->perm ? gm_index_select(ctx, out, 1, im->pos, D) : out;
 }
-
 
 /* The ar_ops logits_t: set k's logits graph for x (B, D). */
 static gm_tensor *made_logits_set(gm_model *m, gm_ctx *ctx, int k, gm_tensor *x) {
@@ -345,6 +414,7 @@ static gm_status made_sample_u(gm_model *m, int k, const float *U, int64_t n, in
     gm_status st = use_set(m, k);
     if (st != GM_OK) return st;
     made_impl *im = m->impl;
+    if (!im->masks_built) build_masks(m, k);
     gm_params *P = &m->params;
     int64_t D = m->dim, L = im->L, H1 = im->H[1], HL = im->H[L];
     const int64_t *order = im->order;

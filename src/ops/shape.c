@@ -281,6 +281,15 @@ static void index_backward(gm_ctx *ctx, gm_node *n) {
     int64_t CH = 256, nch = (inner + CH - 1) / CH, tasks = outer * nch;
     int nt = gm_op_threads(ctx, outer * cnt * inner);
     (void)nt; /* read only by OpenMP pragmas in some builds */
+    if (inner == 1) { /* the last axis: one scatter-add per outer row, ids in order */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t o = 0; o < outer; o++) {
+            float *g = gx + o * size;
+            const float *s = gy + o * cnt;
+            for (int64_t j = 0; j < cnt; j++) g[idx[j]] += s[j];
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t t = 0; t < tasks; t++) {
         int64_t o = t / nch, c0 = (t % nch) * CH, c1 = c0 + CH < inner ? c0 + CH : inner;
@@ -318,10 +327,19 @@ static gm_tensor *index_impl(gm_ctx *ctx, gm_op op, gm_tensor *x, int a, const i
     if (!out) return NULL;
     int nt = gm_op_threads(ctx, outer * n * inner);
     (void)nt; /* read only by OpenMP pragmas in some builds */
+    if (inner == 1) { /* the last axis: a gather per outer row */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t r = 0; r < outer * n; r++) {
-        int64_t o = r / n, j = r % n;
-        if (inner > 0) memcpy(out->data + r * inner, xd + (o * size + copy[j]) * inner, (size_t)inner * sizeof(float));
+        for (int64_t o = 0; o < outer; o++) {
+            const float *src = xd + o * size;
+            float *dst = out->data + o * n;
+            for (int64_t j = 0; j < n; j++) dst[j] = src[copy[j]];
+        }
+    } else {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t r = 0; r < outer * n; r++) {
+            int64_t o = r / n, j = r % n;
+            if (inner > 0) memcpy(out->data + r * inner, xd + (o * size + copy[j]) * inner, (size_t)inner * sizeof(float));
+        }
     }
     gm_node *node = gm_op_record(ctx, op, index_backward, out, 1, x);
     if (node) { node->saved = copy; node->i[0] = outer; node->i[1] = size; node->i[2] = inner; node->i[3] = n; }
